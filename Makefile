@@ -1,0 +1,56 @@
+# Foresight — every entry point a user or CI needs. Needs only python3, make and git.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ROOT := $(CURDIR)
+# uv comes from PATH when present; otherwise it is bootstrapped into .tools/ with pip.
+UV_ON_PATH := $(shell command -v uv 2>/dev/null)
+UV := $(if $(UV_ON_PATH),$(UV_ON_PATH),$(ROOT)/.tools/bin/uv)
+RUN := $(UV) run --frozen
+
+export DAGSTER_HOME := $(ROOT)
+export FORESIGHT_DAGSTER_STORAGE := $(ROOT)/.dagster_home
+export WAREHOUSE_PATH ?= $(ROOT)/data/warehouse.duckdb
+export FORESIGHT_SPEC_DIR ?= $(abspath $(ROOT)/../shared/specs)
+export DO_NOT_TRACK := 1
+
+SANDBOX_ARGS ?=
+SANDBOX_PORT ?= 8787
+
+.PHONY: help setup demo test lint dev bench clean
+
+help:
+	@echo "make demo   set up, start the sandbox store, run the daily job end to end, print a summary"
+	@echo "make test   set up and run every test and lint"
+	@echo "make dev    Dagster UI on http://127.0.0.1:3000 against a sandbox on port $(SANDBOX_PORT)"
+	@echo "make bench  benchmarks (generation, ingest, features, training, scoring)"
+	@echo "make clean  remove data/, instance storage and build artefacts"
+
+$(ROOT)/.tools/bin/uv:
+	python3 -m venv $(ROOT)/.tools
+	$(ROOT)/.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+setup: $(UV)
+	$(UV) sync --frozen
+	@mkdir -p $(FORESIGHT_DAGSTER_STORAGE) data
+	$(RUN) dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+
+demo: setup
+	$(RUN) python -m pipeline.demo --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
+
+lint: setup
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) sqlfluff lint dbt_project/models
+
+test: lint
+	$(RUN) pytest
+
+dev: setup
+	$(RUN) python -m pipeline.dev --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
+
+bench: setup
+	$(RUN) python -m bench
+
+clean:
+	rm -rf data $(FORESIGHT_DAGSTER_STORAGE) dbt_project/target dbt_project/logs artefacts
