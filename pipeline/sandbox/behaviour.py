@@ -23,7 +23,9 @@ PURCHASE_RATE_SHAPE, PURCHASE_RATE_MEAN = 0.9, 1 / 45  # orders per day while al
 DROPOUT_A, DROPOUT_B = 1.3, 3.2
 SPEND_SHAPE, SPEND_RATE_SHAPE, SPEND_RATE_SCALE = 5.0, 4.0, 1 / 22.0
 SIGNUP_AT_CHECKOUT_SHARE = 0.65
-DISCOUNT_CODES = ("SAVE10", "SPRING15", "BREW20")
+DISCOUNT_CODES, DISCOUNT_PERCENTS = ("SAVE10", "SPRING15", "BREW20"), (10, 15, 20)
+FIRST_ORDER_DISCOUNT_RATE, DISCOUNT_RATE = 0.25, 0.10
+FULL_REFUND_RATE, PARTIAL_REFUND_RATE, PARTIAL_REFUND_SHARE = 0.03, 0.02, (0.2, 0.6)
 # Shoppers' preferred hour (UTC): a morning and an evening peak.
 HOUR_WEIGHTS = np.array([1, 1, 1, 1, 1, 2, 4, 7, 9, 8, 6, 5, 6, 5, 4, 4, 5, 6, 8, 9, 8, 6, 3, 2.0])
 
@@ -131,8 +133,9 @@ def draw_basket(rng, catalogue: Catalogue, taste: np.ndarray, n_items: np.ndarra
 def price_orders(rng, catalogue: Catalogue, people: pd.DataFrame, orders: pd.DataFrame):
     """Line items, discounts and refunds for the orders of one chunk.
 
-    Each order's target value is a Gamma-Gamma draw; it is split over the basket and rounded to
-    whole units at catalogue prices, so the realised subtotal follows the person's spend level.
+    Each order's target value is a Gamma-Gamma draw, split over the basket and turned into whole
+    units at catalogue prices by stochastic rounding (zero-unit lines are dropped, every order
+    keeps one), so the realised subtotal is an unbiased draw around the person's spend level.
     """
     person = orders["person_index"].to_numpy()
     n = len(orders)
@@ -143,17 +146,32 @@ def price_orders(rng, catalogue: Catalogue, people: pd.DataFrame, orders: pd.Dat
     share = rng.gamma(1.0, 1.0, len(basket))
     share /= np.bincount(basket, weights=share, minlength=n)[basket]
     price = catalogue.price[product_row]
-    quantity = np.clip(np.rint(share * target[basket] / price), 1, 8).astype(np.int32)
+    units = share * target[basket] / price
+    quantity = np.minimum(np.floor(units + rng.random(len(basket))), 8).astype(np.int32)
+    first_line = np.r_[True, basket[1:] != basket[:-1]]
+    empty_order = np.bincount(basket, weights=quantity, minlength=n) == 0
+    quantity[first_line & empty_order[basket]] = 1
+    keep = quantity > 0
+    basket, product_row, quantity, price = (
+        basket[keep],
+        product_row[keep],
+        quantity[keep],
+        price[keep],
+    )
     subtotal = np.round(np.bincount(basket, weights=quantity * price, minlength=n), 2)
 
-    discounted = rng.random(n) < np.where(orders["seq"].to_numpy() == 0, 0.25, 0.10)
+    first_order = orders["seq"].to_numpy() == 0
+    discounted = rng.random(n) < np.where(first_order, FIRST_ORDER_DISCOUNT_RATE, DISCOUNT_RATE)
     code_index = rng.integers(0, len(DISCOUNT_CODES), n)
-    percent = np.array([10, 15, 20])[code_index]
+    percent = np.array(DISCOUNT_PERCENTS)[code_index]
     total_discounts = np.where(discounted, np.round(subtotal * percent / 100, 2), 0.0)
     total = np.round(subtotal - total_discounts, 2)
 
     u = rng.random(n)
-    refund_share = np.where(u < 0.03, 1.0, np.where(u < 0.05, rng.uniform(0.2, 0.6, n), 0.0))
+    partial = rng.uniform(*PARTIAL_REFUND_SHARE, n)
+    refund_share = np.where(
+        u < FULL_REFUND_RATE, 1.0, np.where(u < FULL_REFUND_RATE + PARTIAL_REFUND_RATE, partial, 0)
+    )
     orders = orders.assign(
         subtotal=subtotal,
         total_discounts=total_discounts,
@@ -173,3 +191,10 @@ def price_orders(rng, catalogue: Catalogue, people: pd.DataFrame, orders: pd.Dat
         }
     )
     return orders, lines
+
+
+def expected_net_share_of_repeat_order() -> float:
+    """Expected net revenue per unit of order value for a repeat order, after codes and refunds."""
+    discount = DISCOUNT_RATE * np.mean(DISCOUNT_PERCENTS) / 100
+    refund = FULL_REFUND_RATE + PARTIAL_REFUND_RATE * np.mean(PARTIAL_REFUND_SHARE)
+    return float((1 - discount) * (1 - refund))

@@ -1,0 +1,1 @@
+"""Dagster wiring only: thin declarations over `pipeline.lib`."""

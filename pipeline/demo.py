@@ -1,0 +1,103 @@
+"""`make demo`: start the sandbox shop, run what the pipeline has so far against it, summarise.
+
+Extra arguments are passed to `python -m pipeline.sandbox serve` (e.g. `--customers 50000
+--faults 429=0.1`). The sandbox runs as a separate process on 127.0.0.1, exactly as a real
+platform would be a separate service, and is stopped at the end whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+import requests
+
+from pipeline.definitions import defs
+from pipeline.lib.settings import sandbox_data_dir, warehouse_path
+from pipeline.sandbox.context import DEFAULT_API_TOKEN
+
+SHOPIFY_API_VERSION = "2026-10"
+KLAVIYO_REVISION = "2026-07-15"
+
+
+@contextmanager
+def running_sandbox(port: int, sandbox_args: list[str]):
+    """Start the sandbox server and wait until it answers; stop it on the way out."""
+    command = [sys.executable, "-m", "pipeline.sandbox", "serve", "--port", str(port)]
+    command += ["--data-dir", str(sandbox_data_dir()), *sandbox_args]
+    process = subprocess.Popen(command)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 600  # the first run generates the store
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"the sandbox exited with code {process.returncode}")
+            try:
+                if requests.get(f"{url}/sandbox/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the sandbox did not start within 10 minutes")
+            time.sleep(0.25)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def probe_platforms(url: str) -> dict[str, str]:
+    """One real request to each emulated platform, as the pipeline's clients will make them."""
+    shopify = requests.post(
+        f"{url}/admin/api/{SHOPIFY_API_VERSION}/graphql.json",
+        json={"query": "{ shop { name } customers(first: 1) { edges { node { id } } } }"},
+        headers={"X-Shopify-Access-Token": DEFAULT_API_TOKEN},
+        timeout=30,
+    )
+    klaviyo = requests.get(
+        f"{url}/api/metrics",
+        headers={
+            "Authorization": f"Klaviyo-API-Key {DEFAULT_API_TOKEN}",
+            "revision": KLAVIYO_REVISION,
+            "accept": "application/vnd.api+json",
+        },
+        timeout=30,
+    )
+    shop = shopify.json().get("data", {}).get("shop", {}).get("name", "?")
+    metrics = len(klaviyo.json().get("data", []))
+    return {
+        "Shopify GraphQL Admin API": f"HTTP {shopify.status_code}, shop '{shop}'",
+        "Klaviyo REST API": f"HTTP {klaviyo.status_code}, {metrics} metrics",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=8787)
+    args, sandbox_args = parser.parse_known_args(argv)
+    began = time.perf_counter()
+    with running_sandbox(args.port, sandbox_args) as url:
+        info = requests.get(f"{url}/sandbox/info", timeout=30).json()
+        platforms = probe_platforms(url)
+        state = requests.get(f"{url}/sandbox/state", timeout=30).json()
+    jobs = [job.name for job in defs.resolve_all_job_defs() if not job.name.startswith("__")]
+    store = info["store"]
+    print("\nForesight demo")
+    print(
+        f"  sandbox shop   {store['customers']} customers, history {store['start']} + "
+        f"{store['days']} days, clock at {info['now'][:10]}, seed {store['seed']}"
+    )
+    for name, outcome in platforms.items():
+        print(f"  {name:<26} {outcome}")
+    print(f"  platform state {state}")
+    print(f"  warehouse      {warehouse_path()}")
+    print(f"  pipeline jobs  {', '.join(jobs) or 'none yet: ingestion is the next stage'}")
+    print(f"  finished in    {time.perf_counter() - began:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Reusable pipeline logic with no Dagster imports, unit-tested directly."""

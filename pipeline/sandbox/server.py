@@ -1,0 +1,137 @@
+"""The sandbox HTTP server: Shopify and Klaviyo emulators over one simulated store, on 127.0.0.1.
+
+`open_sandbox` prepares everything a server needs (the store file, generated on first use; the
+view at `now`; the persistent platform state), `build_app` assembles the Starlette app, and
+`SandboxServer` runs it in a background thread for tests, the demo and benchmarks.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from pipeline.sandbox.context import DEFAULT_API_TOKEN, SandboxContext
+from pipeline.sandbox.faults import FaultInjector, FaultSpec
+from pipeline.sandbox.klaviyo_api import klaviyo_routes
+from pipeline.sandbox.shopify_api import shopify_routes
+from pipeline.sandbox.simulator import StoreSpec, ensure_store
+from pipeline.sandbox.state import SandboxState
+from pipeline.sandbox.store import StoreView
+
+HOST = "127.0.0.1"
+
+
+class SandboxClockError(ValueError):
+    """A `now` outside the store's observed history."""
+
+
+def resolve_now(spec: StoreSpec, now: datetime | None) -> datetime:
+    """The sandbox clock: by default the day after the history; must lie within the history."""
+    start = datetime.combine(spec.start, datetime.min.time())
+    end = datetime.combine(spec.end, datetime.min.time())
+    if now is None:
+        return end
+    if not start < now <= end:
+        raise SandboxClockError(
+            f"--now {now:%Y-%m-%d} is outside this store's history ({spec.start} to {spec.end}); "
+            "the simulated future beyond it exists only to be revealed by a later clock "
+            "within the history, so choose a date in that range or a longer --days"
+        )
+    return now
+
+
+def open_sandbox(
+    spec: StoreSpec,
+    data_dir: Path,
+    now: datetime | None = None,
+    rate_limit_scale: float = 1.0,
+    api_token: str = DEFAULT_API_TOKEN,
+) -> SandboxContext:
+    """The store (generated on first use) seen at `now`, with the shop's persistent state."""
+    now = resolve_now(spec, now)
+    store_path = ensure_store(spec, data_dir / "stores")
+    state = SandboxState(data_dir / spec.file_name().replace("store-", "state-"))
+    return SandboxContext(
+        view=StoreView(store_path, now),
+        state=state,
+        rate_limit_scale=rate_limit_scale,
+        api_token=api_token,
+    )
+
+
+def build_app(ctx: SandboxContext, faults: FaultSpec | None = None) -> Starlette:
+    """Both emulators, the read-only inspection endpoints, and fault injection around them."""
+    faults = faults or FaultSpec()
+    injector: dict[str, FaultInjector] = {}
+
+    async def health(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def info(_: Request) -> JSONResponse:
+        spec = ctx.view.spec
+        return JSONResponse(
+            {
+                "store": {**asdict(spec), "start": spec.start.isoformat()},
+                "now": ctx.view.now.isoformat(),
+                "rate_limit_scale": ctx.rate_limit_scale,
+                "faults": faults.rates,
+            }
+        )
+
+    async def state(_: Request) -> JSONResponse:
+        middleware = injector.get("faults")
+        injected = dict(middleware.injected) if middleware else {}
+        return JSONResponse({**ctx.state.summary(), "faults_injected": injected})
+
+    routes = [
+        Route("/sandbox/health", health),
+        Route("/sandbox/info", info),
+        Route("/sandbox/state", state),
+        *shopify_routes(ctx),
+        *klaviyo_routes(ctx),
+    ]
+    app = Starlette(routes=routes)
+    app.add_middleware(_RecordingFaultInjector, spec=faults, registry=injector)
+    return app
+
+
+class _RecordingFaultInjector(FaultInjector):
+    """A `FaultInjector` that registers itself so `/sandbox/state` can report its counts."""
+
+    def __init__(self, app, spec: FaultSpec, registry: dict):
+        super().__init__(app, spec)
+        registry["faults"] = self
+
+
+class SandboxServer:
+    """Run an app with uvicorn on 127.0.0.1 in a background thread (`port=0`: any free port)."""
+
+    def __init__(self, app: Starlette, port: int = 0):
+        config = uvicorn.Config(app, host=HOST, port=port, log_level="warning", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self.url = ""
+
+    def __enter__(self) -> SandboxServer:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the sandbox server did not start")
+            time.sleep(0.02)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://{HOST}:{port}"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)

@@ -1,0 +1,24 @@
+"""Fixtures shared by every test folder: a small simulated store generated once per session."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from pipeline.sandbox.simulator import StoreSpec, ensure_store
+from pipeline.sandbox.store import StoreView
+
+SMALL_STORE = StoreSpec(seed=7, customers=800, start=date(2024, 1, 1), days=240)
+
+
+@pytest.fixture(scope="session")
+def small_store_path(tmp_path_factory):
+    return ensure_store(SMALL_STORE, tmp_path_factory.mktemp("stores"))
+
+
+@pytest.fixture(scope="session")
+def small_store_view(small_store_path):
+    view = StoreView(small_store_path, datetime(2024, 8, 29))
+    yield view
+    view.close()
