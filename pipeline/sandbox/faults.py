@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import threading
 from collections import Counter
@@ -126,11 +127,19 @@ async def _send(send: Send, status: int, headers, body: bytes) -> None:
 
 
 async def _truncated(send: Send, status: int, headers, body: bytes) -> None:
-    """Announce the full length, send half, and end: the server then drops the connection."""
-    headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
-    headers.append((b"content-length", str(len(body) + 1).encode()))
+    """Send the headers and half the body, then stop: the server closes the connection."""
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body[: len(body) // 2]})
+    await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+
+
+class _QuietDroppedResponses(logging.Filter):
+    """uvicorn reports each deliberately unfinished response as an error; these are intended."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "without completing response" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietDroppedResponses())
 
 
 async def _capture(app: ASGIApp, scope: Scope, receive: Receive):

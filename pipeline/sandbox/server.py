@@ -2,18 +2,15 @@
 
 `open_sandbox` prepares everything a server needs (the store file, generated on first use; the
 view at `now`; the persistent platform state), `build_app` assembles the Starlette app, and
-`SandboxServer` runs it in a background thread for tests, the demo and benchmarks.
+`threaded_server.ThreadedServer` runs it in a background thread for tests and benchmarks.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -26,8 +23,6 @@ from pipeline.sandbox.shopify_api import shopify_routes
 from pipeline.sandbox.simulator import StoreSpec, ensure_store
 from pipeline.sandbox.state import SandboxState
 from pipeline.sandbox.store import StoreView
-
-HOST = "127.0.0.1"
 
 
 class SandboxClockError(ValueError):
@@ -110,28 +105,3 @@ class _RecordingFaultInjector(FaultInjector):
     def __init__(self, app, spec: FaultSpec, registry: dict):
         super().__init__(app, spec)
         registry["faults"] = self
-
-
-class SandboxServer:
-    """Run an app with uvicorn on 127.0.0.1 in a background thread (`port=0`: any free port)."""
-
-    def __init__(self, app: Starlette, port: int = 0):
-        config = uvicorn.Config(app, host=HOST, port=port, log_level="warning", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self.url = ""
-
-    def __enter__(self) -> SandboxServer:
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the sandbox server did not start")
-            time.sleep(0.02)
-        port = self._server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://{HOST}:{port}"
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)

@@ -7,6 +7,7 @@ from datetime import datetime
 import pandas as pd
 import pyarrow.parquet as pq
 
+from pipeline.sandbox.simulator import CUSTOMER_ID_BASE, DUPLICATE_ID_BASE
 from pipeline.sandbox.store import StoreView
 from pipeline.sandbox.truth import truth_frame, write_truth
 
@@ -17,16 +18,24 @@ def test_truth_agrees_with_what_a_later_clock_reveals(small_store_path):
     early = StoreView(small_store_path, EARLY)
     late = StoreView(small_store_path, LATE)
     truth = truth_frame(early).set_index("customer_id")
+    # Orders on a duplicate account belong to the person's primary customer id.
+    primary_id = f"o.customer_id - (o.customer_id >= {DUPLICATE_ID_BASE})::int * " + str(
+        DUPLICATE_ID_BASE - CUSTOMER_ID_BASE
+    )
     with late.cursor() as cur:
-        revealed = cur.execute(
-            f"""select o.customer_id - (o.customer_id >= 6200000000000)::int * 100000000000
-                       as customer_id,
-                   count(*) filter (where created_at < timestamp '{EARLY}' + interval 30 day) as n30,
-                   count(*) filter (where created_at < timestamp '{EARLY}' + interval 90 day) as n90
-                from v_orders o
-                where not test and created_at >= '{EARLY}'
-                group by 1"""
-        ).df().set_index("customer_id")  # fmt: skip
+        revealed = (
+            cur.execute(
+                f"""select {primary_id} as customer_id,
+                       count(*) filter (where created_at < ?::timestamp + interval 30 day) as n30,
+                       count(*) filter (where created_at < ?::timestamp + interval 90 day) as n90
+                    from v_orders o
+                    where not test and created_at >= ?
+                    group by 1""",
+                [EARLY, EARLY, EARLY],
+            )
+            .df()
+            .set_index("customer_id")
+        )
     joined = truth.join(revealed, how="left").fillna({"n30": 0, "n90": 0})
     assert (joined["actual_orders_30"] == joined["n30"]).all()
     assert (joined["actual_orders_90"] == joined["n90"]).all()
