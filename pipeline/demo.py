@@ -8,45 +8,18 @@ platform would be a separate service, and is stopped at the end whatever happens
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
-from contextlib import contextmanager
 
 import requests
 
 from pipeline.definitions import defs
-from pipeline.lib.settings import sandbox_data_dir, warehouse_path
+from pipeline.lib.settings import warehouse_path
 from pipeline.sandbox.context import DEFAULT_API_TOKEN
+from pipeline.sandbox.process import running_sandbox
 
 SHOPIFY_API_VERSION = "2026-10"
 KLAVIYO_REVISION = "2026-07-15"
-
-
-@contextmanager
-def running_sandbox(port: int, sandbox_args: list[str]):
-    """Start the sandbox server and wait until it answers; stop it on the way out."""
-    command = [sys.executable, "-m", "pipeline.sandbox", "serve", "--port", str(port)]
-    command += ["--data-dir", str(sandbox_data_dir()), *sandbox_args]
-    process = subprocess.Popen(command)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 600  # the first run generates the store
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"the sandbox exited with code {process.returncode}")
-            try:
-                if requests.get(f"{url}/sandbox/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the sandbox did not start within 10 minutes")
-            time.sleep(0.25)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def probe_platforms(url: str) -> dict[str, str]:

@@ -39,6 +39,7 @@ from pipeline.sandbox.schema import STORE_DDL
 SIMULATOR_VERSION = 1
 FUTURE_DAYS = 365
 CHUNK_SIZE = 20_000
+GENERATION_MEMORY_LIMIT = "1GB"
 CUSTOMER_ID_BASE, DUPLICATE_ID_BASE, STAFF_CUSTOMER_ID = 6_100_000_000_000, 6_200_000_000_000, 1
 ORDER_ID_BASE, CHECKOUT_ID_BASE = 5_500_000_000_000, 3_300_000_000_000
 
@@ -98,6 +99,8 @@ def generate_store(spec: StoreSpec, path: Path) -> None:
     catalogue = build_catalogue(global_rng)
     campaigns = campaign_calendar(end_t)
     with duckdb.connect(str(path)) as con:
+        # Bounded memory at any size: the final sort of the events spills to disk beyond this.
+        con.execute(f"set memory_limit = '{GENERATION_MEMORY_LIMIT}'")
         con.execute(STORE_DDL)
         _write_static(con, spec, start, catalogue, campaigns)
         for chunk, first in enumerate(range(0, spec.customers, CHUNK_SIZE)):

@@ -1,0 +1,47 @@
+"""`make bench`: store generation time and peak memory, then the sandbox's API throughput.
+
+    python -m bench [--sizes 100000 1000000] [--data-dir data/bench]
+
+Each generation runs in a fresh process so its peak resident memory is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def measure_generation(customers: int, data_dir: Path) -> tuple[float, float]:
+    """Seconds and peak resident MiB to generate a store of `customers` (two years)."""
+    shutil.rmtree(data_dir / "stores", ignore_errors=True)
+    began = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "pipeline.sandbox", "generate", "--customers", str(customers),
+         "--data-dir", str(data_dir)],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    seconds = time.perf_counter() - began
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return seconds, peak_mib
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--data-dir", type=Path, default=Path("data/bench"))
+    args = parser.parse_args(argv)
+    print(f"{'customers':>10} {'generate s':>11} {'peak MiB':>9} {'store MiB':>10}")
+    for size in args.sizes:
+        seconds, peak = measure_generation(size, args.data_dir)
+        store_mib = sum(p.stat().st_size for p in (args.data_dir / "stores").iterdir()) / 2**20
+        print(f"{size:>10} {seconds:>11.1f} {peak:>9.0f} {store_mib:>10.0f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

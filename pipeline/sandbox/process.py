@@ -1,0 +1,39 @@
+"""Start the sandbox as its own process (as a real platform is its own service) and wait for it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import requests
+
+from pipeline.lib.settings import sandbox_data_dir
+
+
+@contextmanager
+def running_sandbox(port: int, sandbox_args: list[str]) -> Iterator[str]:
+    """Start the sandbox server and wait until it answers; stop it on the way out."""
+    command = [sys.executable, "-m", "pipeline.sandbox", "serve", "--port", str(port)]
+    command += ["--data-dir", str(sandbox_data_dir()), *sandbox_args]
+    process = subprocess.Popen(command)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 600  # the first run generates the store
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"the sandbox exited with code {process.returncode}")
+            try:
+                if requests.get(f"{url}/sandbox/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the sandbox did not start within 10 minutes")
+            time.sleep(0.25)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
