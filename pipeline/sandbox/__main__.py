@@ -21,9 +21,10 @@ import uvicorn
 
 from pipeline.sandbox.context import DEFAULT_API_TOKEN
 from pipeline.sandbox.faults import FaultSpec, FaultSpecError
-from pipeline.sandbox.server import HOST, SandboxClockError, build_app, open_sandbox, resolve_now
+from pipeline.sandbox.server import SandboxClockError, build_app, open_sandbox, resolve_now
 from pipeline.sandbox.simulator import StoreSpec, ensure_store
 from pipeline.sandbox.store import StoreView
+from pipeline.sandbox.threaded_server import HOST
 from pipeline.sandbox.truth import write_truth
 
 

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     import duckdb
+
     from pipeline.sandbox.state import SandboxState
 
 
