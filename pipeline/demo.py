@@ -65,7 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     for name, outcome in platforms.items():
         print(f"  {name:<26} {outcome}")
-    print(f"  platform state {state}")
+    written = ", ".join(
+        f"{count} {name.replace('_', ' ')}"
+        for name, count in state.items()
+        if isinstance(count, int)
+    )
+    print(f"  platform state {written}")
     print(f"  warehouse      {warehouse_path()}")
     print(f"  pipeline jobs  {', '.join(jobs) or 'none yet: ingestion is the next stage'}")
     print(f"  finished in    {time.perf_counter() - began:.1f}s")

@@ -26,14 +26,12 @@ import pandas as pd
 from pipeline.sandbox import behaviour, engagement
 from pipeline.sandbox.catalogue import (
     CATEGORIES,
-    EMAIL_DOMAINS,
-    FIRST_NAMES,
-    LAST_NAMES,
     METRICS,
     SHOP_DOMAIN,
     build_catalogue,
     campaign_calendar,
 )
+from pipeline.sandbox.contacts import contact_details, email_variant
 from pipeline.sandbox.schema import STORE_DDL
 
 SIMULATOR_VERSION = 1
@@ -139,46 +137,9 @@ def _write_static(con, spec, start, catalogue, campaigns) -> None:
     )
 
 
-def _contact_details(rng, people: pd.DataFrame, dirt: float) -> pd.DataFrame:
-    """Names, emails and phones, including the realistic dirt a real shop's data has."""
-    n = len(people)
-    pid = people["person_id"].to_numpy()
-    first = np.array(FIRST_NAMES)[rng.integers(0, len(FIRST_NAMES), n)]
-    last = np.array(LAST_NAMES)[rng.integers(0, len(LAST_NAMES), n)]
-    domain = np.array(EMAIL_DOMAINS)[rng.integers(0, len(EMAIL_DOMAINS), n)]
-    local = np.char.add(np.char.add(np.char.lower(first), "."), np.char.lower(last))
-    local = np.char.add(local, pid.astype(str))
-    email = np.char.add(np.char.add(local, "@"), domain).astype(object)
-    u = rng.random(n)
-    state = np.where(u < dirt * 0.25, "missing", np.where(u < dirt * 0.4, "invalid", "ok"))
-    email[state == "invalid"] = np.char.add(local[state == "invalid"], "@gmail").astype(object)
-    email[state == "missing"] = None
-    # Shoppers type their address as they like; Klaviyo stores it lower-cased.
-    shopify_email = email.copy()
-    typed = (state == "ok") & (rng.random(n) < 2 * dirt)
-    shopify_email[typed] = [e[:1].upper() + e[1:] for e in shopify_email[typed]]
-    unnamed = rng.random(n) < 0.08
-    phone = np.where(rng.random(n) < 0.3, [f"+1555{p % 10_000_000:07d}" for p in pid], None)
-    return people.assign(
-        email=email,
-        shopify_email=shopify_email,
-        email_state=state,
-        first_name=np.where(unnamed, None, first),
-        last_name=np.where(unnamed, None, last),
-        phone=phone,
-    )
-
-
-def _email_variant(rng, emails: np.ndarray) -> list[str]:
-    """The same address typed differently: case and stray whitespace."""
-    kinds = rng.integers(0, 3, len(emails))
-    forms = (str.upper, lambda e: f" {e} ", lambda e: e.capitalize() + " ")
-    return [forms[k](e) for k, e in zip(kinds, emails, strict=True)]
-
-
 def _simulate_chunk(con, rng, spec, start, chunk, first, n, catalogue, campaigns, end_t) -> None:
     people = behaviour.draw_people(rng, first, n, spec.days, start)
-    people = _contact_details(rng, people, spec.dirt)
+    people = contact_details(rng, people, spec.dirt)
     orders = behaviour.draw_orders(rng, people, end_t)
     orders, lines = behaviour.price_orders(rng, catalogue, people, orders)
     consent, email_events = engagement.email_activity(
@@ -216,7 +177,7 @@ def _simulate_chunk(con, rng, spec, start, chunk, first, n, catalogue, campaigns
                 {
                     "customer_id": DUPLICATE_ID_BASE + dup_people["person_id"].to_numpy(),
                     "person_id": dup_people["person_id"].to_numpy(),
-                    "email": _email_variant(rng, dup_people["email"].to_numpy()),
+                    "email": email_variant(rng, dup_people["email"].to_numpy()),
                     "created_at": repeaters["t"].to_numpy(),
                     "is_duplicate": True,
                 }
