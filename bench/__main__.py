@@ -1,6 +1,6 @@
-"""`make bench`: store generation time and peak memory, then the sandbox's API throughput.
+"""`make bench`: store generation time and peak memory, then ingest throughput.
 
-    python -m bench [--sizes 100000 1000000] [--data-dir data/bench]
+    python -m bench [--sizes 100000 1000000] [--ingest-customers 100000] [--data-dir data/bench]
 
 Each generation runs in a fresh process so its peak resident memory is its own.
 """
@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench.ingest import EVENT_DAYS, measure_ingest
 
 
 def measure_generation(customers: int, data_dir: Path) -> tuple[float, float]:
@@ -33,6 +35,7 @@ def measure_generation(customers: int, data_dir: Path) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--ingest-customers", type=int, default=100_000)
     parser.add_argument("--data-dir", type=Path, default=Path("data/bench"))
     args = parser.parse_args(argv)
     print(f"{'customers':>10} {'generate s':>11} {'peak MiB':>9} {'store MiB':>10}")
@@ -40,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         seconds, peak = measure_generation(size, args.data_dir)
         store_mib = sum(p.stat().st_size for p in (args.data_dir / "stores").iterdir()) / 2**20
         print(f"{size:>10} {seconds:>11.1f} {peak:>9.0f} {store_mib:>10.0f}", flush=True)
+    print(f"\ningest, {args.ingest_customers} customers (events: last {EVENT_DAYS} days)")
+    print(f"{'table':<28} {'records':>9} {'fetch rec/s':>12} {'load rows/s':>12}")
+    for table, records, fetch_rate, load_rate in measure_ingest(
+        args.ingest_customers, args.data_dir
+    ):
+        print(f"{table:<28} {records:>9} {fetch_rate:>12.0f} {load_rate:>12.0f}", flush=True)
     return 0
 
 

@@ -1,9 +1,15 @@
-"""The one Dagster Definitions object of Foresight, gathered from the modules under `defs/`.
-
-Stages register here as they land (ingest, transform, ml, activation); `make dev` and the demo
-load this module.
-"""
+"""The one Dagster Definitions object of Foresight, gathered from the modules under `defs/`."""
 
 import dagster as dg
 
-defs = dg.Definitions()
+from pipeline.defs.ingest.files import files_orders
+from pipeline.defs.ingest.klaviyo import klaviyo_assets
+from pipeline.defs.ingest.shopify import shopify_assets
+from pipeline.defs.jobs import daily_refresh, import_order_csv
+from pipeline.defs.resources import default_resources
+
+defs = dg.Definitions(
+    assets=[*shopify_assets, *klaviyo_assets, files_orders],
+    jobs=[daily_refresh, import_order_csv],
+    resources=default_resources(),
+)

@@ -1,50 +1,61 @@
-"""`make demo`: start the sandbox shop, run what the pipeline has so far against it, summarise.
+"""`make demo`: start the sandbox shop, run the daily job end to end against it, summarise.
 
-Extra arguments are passed to `python -m pipeline.sandbox serve` (e.g. `--customers 50000
---faults 429=0.1`). The sandbox runs as a separate process on 127.0.0.1, exactly as a real
-platform would be a separate service, and is stopped at the end whatever happens.
+Extra arguments go to `python -m pipeline.sandbox serve` (e.g. `--customers 50000 --faults
+429=0.1`). The sandbox runs as its own process on 127.0.0.1, as a real platform is its own
+service, and stops at the end whatever happens. The first demo backfills the whole history in one
+run (single-run backfill policy); later demos re-pull it and must leave the warehouse unchanged.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from datetime import date, datetime, timedelta
 
+import dagster as dg
 import requests
 
-from pipeline.definitions import defs
+from pipeline.defs.partitions import HISTORY_START
 from pipeline.lib.settings import warehouse_path
-from pipeline.sandbox.context import DEFAULT_API_TOKEN
-from pipeline.sandbox.process import running_sandbox
+from pipeline.lib.warehouse import connect
+from pipeline.sandbox.process import running_sandbox, use_sandbox_for_unconfigured_platforms
 
-SHOPIFY_API_VERSION = "2026-10"
-KLAVIYO_REVISION = "2026-07-15"
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
-def probe_platforms(url: str) -> dict[str, str]:
-    """One real request to each emulated platform, as the pipeline's clients will make them."""
-    shopify = requests.post(
-        f"{url}/admin/api/{SHOPIFY_API_VERSION}/graphql.json",
-        json={"query": "{ shop { name } customers(first: 1) { edges { node { id } } } }"},
-        headers={"X-Shopify-Access-Token": DEFAULT_API_TOKEN},
-        timeout=30,
+def run_daily_refresh(first: date, last: date) -> dg.ExecuteInProcessResult:
+    """The daily job over the partitions [first, last] as one run, recorded in the instance."""
+    from pipeline.definitions import defs  # after the environment points at the platforms
+
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    return defs.get_job_def("daily_refresh").execute_in_process(
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
+        raise_on_error=False,
     )
-    klaviyo = requests.get(
-        f"{url}/api/metrics",
-        headers={
-            "Authorization": f"Klaviyo-API-Key {DEFAULT_API_TOKEN}",
-            "revision": KLAVIYO_REVISION,
-            "accept": "application/vnd.api+json",
-        },
-        timeout=30,
-    )
-    shop = shopify.json().get("data", {}).get("shop", {}).get("name", "?")
-    metrics = len(klaviyo.json().get("data", []))
-    return {
-        "Shopify GraphQL Admin API": f"HTTP {shopify.status_code}, shop '{shop}'",
-        "Klaviyo REST API": f"HTTP {klaviyo.status_code}, {metrics} metrics",
-    }
+
+
+def materialization_counts(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
+    counts = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        metadata = {key: value.value for key, value in materialization.metadata.items()}
+        counts["/".join(materialization.asset_key.path)] = metadata
+    return counts
+
+
+def warehouse_counts() -> dict[str, int]:
+    """Rows per raw table (and quarantine table) now in the warehouse."""
+    with connect(warehouse_path(), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema like 'raw_%' order by 1"
+        ).fetchall()
+        return {
+            name: con.execute(f"select count(*) from {name}").fetchall()[0][0] for (name,) in tables
+        }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,28 +64,31 @@ def main(argv: list[str] | None = None) -> int:
     args, sandbox_args = parser.parse_known_args(argv)
     began = time.perf_counter()
     with running_sandbox(args.port, sandbox_args) as url:
+        sandboxed = use_sandbox_for_unconfigured_platforms(url)
         info = requests.get(f"{url}/sandbox/info", timeout=30).json()
-        platforms = probe_platforms(url)
-        state = requests.get(f"{url}/sandbox/state", timeout=30).json()
-    jobs = [job.name for job in defs.resolve_all_job_defs() if not job.name.startswith("__")]
+        last_day = datetime.fromisoformat(info["now"]).date() - timedelta(days=1)
+        result = run_daily_refresh(date.fromisoformat(HISTORY_START), last_day)
+        faults = requests.get(f"{url}/sandbox/state", timeout=30).json()["faults_injected"]
     store = info["store"]
     print("\nForesight demo")
     print(
-        f"  sandbox shop   {store['customers']} customers, history {store['start']} + "
-        f"{store['days']} days, clock at {info['now'][:10]}, seed {store['seed']}"
+        f"  sandbox shop  {store['customers']} customers, {store['start']} + {store['days']} "
+        f"days, clock at {info['now'][:10]}, seed {store['seed']}"
+        + (f", faults injected {faults}" if faults else "")
     )
-    for name, outcome in platforms.items():
-        print(f"  {name:<26} {outcome}")
-    written = ", ".join(
-        f"{count} {name.replace('_', ' ')}"
-        for name, count in state.items()
-        if isinstance(count, int)
-    )
-    print(f"  platform state {written}")
-    print(f"  warehouse      {warehouse_path()}")
-    print(f"  pipeline jobs  {', '.join(jobs) or 'none yet: ingestion is the next stage'}")
-    print(f"  finished in    {time.perf_counter() - began:.1f}s")
-    return 0
+    print(f"  platforms     {', '.join(sandboxed) or 'none'} served by the sandbox")
+    print(f"  daily job     partitions {HISTORY_START} to {last_day} in one run: "
+          f"{'succeeded' if result.success else 'FAILED'} (run {result.run_id[:8]})")  # fmt: skip
+    for asset, counts in materialization_counts(result).items():
+        print(
+            f"    {asset:<30} fetched {counts['fetched']:>8}  loaded {counts['loaded']:>8}  "
+            f"quarantined {counts['quarantined']:>4}  retried {counts['retried']:>3}"
+        )
+    print(f"  warehouse     {warehouse_path()}")
+    for table, rows in warehouse_counts().items():
+        print(f"    {table:<40} {rows:>9} rows")
+    print(f"  finished in   {time.perf_counter() - began:.1f}s")
+    return 0 if result.success else 1
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             uvicorn.run(
-                build_app(ctx, faults),
+                build_app(ctx, faults, bulk_dir=args.data_dir / "bulk"),
                 host=HOST,
                 port=args.port,
                 log_level="warning",

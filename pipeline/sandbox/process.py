@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -11,6 +12,9 @@ from contextlib import contextmanager
 import requests
 
 from pipeline.lib.settings import sandbox_data_dir
+from pipeline.sandbox.context import DEFAULT_API_TOKEN
+
+SHOPIFY_API_VERSION = "2026-10"
 
 
 @contextmanager
@@ -37,3 +41,24 @@ def running_sandbox(port: int, sandbox_args: list[str]) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def use_sandbox_for_unconfigured_platforms(url: str) -> list[str]:
+    """Point every platform with no settings at the sandbox on `url`; returns their names.
+
+    A platform counts as configured when any of its variables is set, so a half-configured
+    platform fails loudly on the missing variable instead of silently talking to the sandbox.
+    """
+    platforms = {
+        "Shopify": {
+            "SHOPIFY_API_URL": f"{url}/admin/api/{SHOPIFY_API_VERSION}/graphql.json",
+            "SHOPIFY_ACCESS_TOKEN": DEFAULT_API_TOKEN,
+        },
+        "Klaviyo": {"KLAVIYO_API_URL": url, "KLAVIYO_API_KEY": DEFAULT_API_TOKEN},
+    }
+    sandboxed = []
+    for platform, settings in platforms.items():
+        if not any(os.environ.get(name) for name in settings):
+            os.environ.update(settings)
+            sandboxed.append(platform)
+    return sandboxed

@@ -63,9 +63,16 @@ def open_sandbox(
     )
 
 
-def build_app(ctx: SandboxContext, faults: FaultSpec | None = None) -> Starlette:
-    """Both emulators, the read-only inspection endpoints, and fault injection around them."""
+def build_app(
+    ctx: SandboxContext, faults: FaultSpec | None = None, bulk_dir: Path | None = None
+) -> Starlette:
+    """Both emulators, the read-only inspection endpoints, and fault injection around them.
+
+    `bulk_dir` holds Shopify bulk operation results (a temporary folder when not given).
+    """
     faults = faults or FaultSpec()
+    if bulk_dir is not None:
+        bulk_dir.mkdir(parents=True, exist_ok=True)
     injector: dict[str, FaultInjector] = {}
 
     async def health(_: Request) -> JSONResponse:
@@ -91,7 +98,7 @@ def build_app(ctx: SandboxContext, faults: FaultSpec | None = None) -> Starlette
         Route("/sandbox/health", health),
         Route("/sandbox/info", info),
         Route("/sandbox/state", state),
-        *shopify_routes(ctx),
+        *shopify_routes(ctx, bulk_dir=bulk_dir),
         *klaviyo_routes(ctx),
     ]
     app = Starlette(routes=routes)

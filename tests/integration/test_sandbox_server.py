@@ -1,14 +1,12 @@
-"""The whole sandbox on loopback over the real simulated store: both APIs, state, the demo."""
+"""The whole sandbox on loopback over the real simulated store: both APIs and their state."""
 
 from __future__ import annotations
-
-import socket
 
 import pytest
 import requests
 from starlette.testclient import TestClient
 
-from pipeline import demo
+from pipeline.sandbox.process import SHOPIFY_API_VERSION
 from pipeline.sandbox.server import build_app, open_sandbox
 from pipeline.sandbox.threaded_server import ThreadedServer
 from tests.conftest import SMALL_STORE
@@ -16,8 +14,8 @@ from tests.sandbox.test_klaviyo_spec import STABLE, conforms, openapi, spec  # n
 
 pytestmark = pytest.mark.integration
 SHOPIFY = {"X-Shopify-Access-Token": "sandbox-key"}
-KLAVIYO = {"Authorization": "Klaviyo-API-Key sandbox-key", "revision": demo.KLAVIYO_REVISION}
-GRAPHQL = f"/admin/api/{demo.SHOPIFY_API_VERSION}/graphql.json"
+KLAVIYO = {"Authorization": "Klaviyo-API-Key sandbox-key", "revision": "2026-07-15"}
+GRAPHQL = f"/admin/api/{SHOPIFY_API_VERSION}/graphql.json"
 CUSTOMERS_PAGE = """query($after: String, $query: String) {
   customers(first: 250, after: $after, query: $query) {
     edges { node { id email updatedAt } }
@@ -107,22 +105,3 @@ def test_written_state_survives_a_restart(data_dir):
         state = requests.get(f"{running.url}/sandbox/state", timeout=30).json()
     assert created.json()["data"]["id"] in [item["id"] for item in lists["data"]]
     assert state["lists"] >= 1
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_demo_starts_the_sandbox_probes_both_platforms_and_stops_it(tmp_path, capsys):
-    port = _free_port()
-    code = demo.main(["--port", str(port), "--customers", "300", "--days", "120",
-                      "--data-dir", str(tmp_path)])  # fmt: skip
-    out = capsys.readouterr().out
-    assert code == 0
-    assert "300 customers" in out
-    assert "Shopify GraphQL Admin API  HTTP 200" in out
-    assert "Klaviyo REST API           HTTP 200, 10 metrics" in out
-    with pytest.raises(requests.ConnectionError):
-        requests.get(f"http://127.0.0.1:{port}/sandbox/health", timeout=2)

@@ -1,0 +1,76 @@
+"""What every ingest asset shares: run config, metadata and the quarantine check."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from pipeline.lib.clients.http import RequestStats
+from pipeline.lib.warehouse import LoadResult
+
+QUARANTINE_CHECK = "quarantined_share_within_limit"
+OWNERS = ["team:data"]
+
+
+class IngestConfig(dg.Config):
+    """Run config of ingest assets."""
+
+    max_quarantined_share: float = 0.01
+    """The asset check fails when more than this share of fetched records is quarantined."""
+    bulk_after_days: int = 7
+    """Windows longer than this many days use Shopify bulk operations instead of paging."""
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def fetch_window(context: dg.AssetExecutionContext) -> tuple[datetime, datetime]:
+    """The partition range's time window, open-ended into the past for the first partition.
+
+    Records last changed before the history's first day (a product created years ago, a
+    customer untouched since) belong to no day of the history; the first partition takes them
+    so that a full backfill really is full.
+    """
+    window = context.partition_time_window
+    first = context.assets_def.partitions_def.get_first_partition_window()
+    return (EPOCH if window.start <= first.start else window.start), window.end
+
+
+def quarantine_check_spec(key: list[str]) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        QUARANTINE_CHECK,
+        asset=dg.AssetKey(key),
+        description="Fails when the share of quarantined records passes the configured limit.",
+    )
+
+
+def ingest_result(
+    key: list[str],
+    loaded: LoadResult,
+    stats: RequestStats | None,
+    max_quarantined_share: float,
+) -> dg.MaterializeResult:
+    """Counts an analyst needs (never payloads, keys or emails), plus the quarantine check."""
+    share = loaded.quarantined / loaded.fetched if loaded.fetched else 0.0
+    stats = stats or RequestStats()
+    return dg.MaterializeResult(
+        metadata={
+            "fetched": loaded.fetched,
+            "loaded": loaded.loaded,
+            "quarantined": loaded.quarantined,
+            "inserted": loaded.inserted,
+            "updated": loaded.updated,
+            "unchanged": loaded.unchanged,
+            "requests": stats.requests,
+            "retried": stats.retries,
+            "pages": stats.pages,
+            "throttled_seconds": round(stats.throttled_seconds, 1),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=QUARANTINE_CHECK,
+                asset_key=dg.AssetKey(key),
+                passed=share <= max_quarantined_share,
+                metadata={"quarantined_share": share, "limit": max_quarantined_share},
+            )
+        ],
+    )

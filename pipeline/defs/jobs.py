@@ -1,0 +1,19 @@
+"""Jobs: the daily refresh of every source, and the one-off import of an order CSV."""
+
+import dagster as dg
+
+# The in-process executor: every step opens the one DuckDB file in turn, and the multiprocess
+# executor would add seconds of start-up per step on a small machine for no parallelism gain.
+daily_refresh = dg.define_asset_job(
+    "daily_refresh",
+    selection=dg.AssetSelection.groups("ingest") - dg.AssetSelection.assets(["files", "orders"]),
+    executor_def=dg.in_process_executor,
+    description="Pull what changed in each platform for the partition's day into raw_*.",
+)
+
+import_order_csv = dg.define_asset_job(
+    "import_order_csv",
+    selection=dg.AssetSelection.assets(["files", "orders"]),
+    executor_def=dg.in_process_executor,
+    description="Import an order-history CSV export into raw_files.orders (path in run config).",
+)

@@ -1,0 +1,257 @@
+"""One HTTP session per platform: timeouts, retries with backoff and jitter, plain-language errors.
+
+Every platform client sends its requests through an `ApiSession`. Transient failures (429, 5xx,
+dropped connections, timeouts) are retried with exponential backoff and full jitter, never sooner
+than the server's `Retry-After`; a rejected credential fails at once with a message naming the
+setting to fix; any other client error fails at once with the status and a short summary. No
+message or log line carries a credential or an email address.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, BinaryIO, TypeVar
+
+import requests
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_SUMMARY_LENGTH = 200
+_DOWNLOAD_CHUNK = 1 << 20
+_TRANSIENT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+class ApiError(RuntimeError):
+    """A platform request that failed for good; the message is plain language and key-free."""
+
+
+class RejectedCredentialsError(ApiError):
+    """The platform refused the credential (HTTP 401/403): retrying cannot help."""
+
+
+@dataclass
+class RequestStats:
+    """What a session did: HTTP requests sent, re-sends, pages read, seconds spent throttled.
+
+    `retries` counts every re-sent request (transient failures and rate-limit waits alike);
+    `throttled_seconds` counts only waits the platform asked for (429 `Retry-After`, Shopify's
+    cost throttle), not backoff after errors.
+    """
+
+    requests: int = 0
+    retries: int = 0
+    pages: int = 0
+    throttled_seconds: float = 0.0
+
+
+class _Transient(Exception):
+    """A failure worth retrying: its plain description and the wait the server asked for."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class ApiSession:
+    """A shared `requests.Session` for one platform, with its retry policy and statistics.
+
+    `platform` and `credential_env` only word the errors ("Klaviyo rejected the API key: check
+    KLAVIYO_API_KEY"). `sleep` and `rng` are injectable so tests never wait and see the same
+    jitter every run.
+    """
+
+    def __init__(
+        self,
+        platform: str,
+        credential_env: str,
+        *,
+        timeout: tuple[float, float] = (5.0, 60.0),
+        max_attempts: int = 8,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.platform = platform
+        self.credential_env = credential_env
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.stats = RequestStats()
+        self.http = requests.Session()
+        self.http.headers["User-Agent"] = "foresight-pipeline"
+        self._secrets: list[str] = []
+
+    def add_secret(self, secret: str) -> None:
+        """A value (an API key) to blank out of any error message this session words."""
+        if secret:
+            self._secrets.append(secret)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """Send one request, retrying transient failures; the successful response."""
+        return self._with_retries(lambda: self._send(method, url, kwargs))
+
+    def request_json(self, method: str, url: str, **kwargs: Any) -> Any:
+        """`request`, then the decoded JSON body; a body cut short or garbled is retried too."""
+
+        def attempt() -> Any:
+            response = self._send(method, url, kwargs)
+            try:
+                return response.json()
+            except ValueError:
+                raise _Transient("an unreadable (non-JSON) answer") from None
+
+        return self._with_retries(attempt)
+
+    def download(self, url: str, destination: BinaryIO) -> int:
+        """Stream a file into `destination` (rewritten from the start on every retry); its size.
+
+        Only for pre-signed URLs: no platform credential is sent along.
+        """
+
+        def attempt() -> int:
+            destination.seek(0)
+            destination.truncate()
+            response = self._send("GET", url, {"stream": True}, signed=True)
+            with response:
+                try:
+                    for chunk in response.iter_content(_DOWNLOAD_CHUNK):
+                        destination.write(chunk)
+                except _TRANSIENT_ERRORS as exc:
+                    raise _Transient(_describe(exc)) from None
+            return destination.tell()
+
+        return self._with_retries(attempt)
+
+    def scrub(self, text: str) -> str:
+        """`text` without email addresses or registered secrets, cut to a short summary."""
+        for secret in self._secrets:
+            text = text.replace(secret, "<redacted>")
+        text = _EMAIL.sub("<email>", " ".join(text.split()))
+        return text if len(text) <= _SUMMARY_LENGTH else text[: _SUMMARY_LENGTH - 3] + "..."
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2 ** (attempt - 1)))."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        return self.rng.uniform(0, ceiling)
+
+    def wait(self, seconds: float, *, throttled: bool) -> None:
+        """Sleep (through the injected `sleep`), counting platform-requested waits."""
+        if throttled:
+            self.stats.throttled_seconds += seconds
+        self.sleep(seconds)
+
+    def _send(
+        self, method: str, url: str, kwargs: dict[str, Any], *, signed: bool = False
+    ) -> requests.Response:
+        self.stats.requests += 1
+        try:
+            response = self.http.request(method, url, timeout=self.timeout, **kwargs)
+        except _TRANSIENT_ERRORS as exc:
+            raise _Transient(_describe(exc)) from None
+        status = response.status_code
+        if status == 429 or status >= 500:
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+            response.close()
+            raise _Transient(f"HTTP {status}", retry_after)
+        if status in (401, 403) and signed:
+            response.close()
+            # A pre-signed link carries its own (expiring) authorisation: the key is not at fault.
+            raise ApiError(
+                f"{self.platform} refused a download link (HTTP {status}); it may have expired"
+            )
+        if status in (401, 403):
+            response.close()
+            message = f"{self.platform} rejected the API key: check {self.credential_env}"
+            if status == 403:
+                message += " and the permissions (scopes) it was given"
+            raise RejectedCredentialsError(message)
+        if status >= 400:
+            summary = self.scrub(_error_summary(response))
+            response.close()
+            raise ApiError(f"{self.platform} refused a request with HTTP {status}: {summary}")
+        return response
+
+    def _with_retries(self, attempt: Callable[[], T]) -> T:
+        for number in range(1, self.max_attempts + 1):
+            try:
+                return attempt()
+            except _Transient as failure:
+                last = failure
+                if number == self.max_attempts:
+                    break
+                delay = self.backoff(number)
+                if failure.retry_after is not None:
+                    delay = max(delay, failure.retry_after)
+                log.warning(
+                    "%s: %s on attempt %d of %d; retrying in %.1f s",
+                    self.platform,
+                    failure.reason,
+                    number,
+                    self.max_attempts,
+                    delay,
+                )
+                self.stats.retries += 1
+                self.wait(delay, throttled=failure.retry_after is not None)
+        raise ApiError(
+            f"{self.platform} did not answer after {self.max_attempts} attempts "
+            f"(last failure: {last.reason})"
+        )
+
+
+def _describe(exc: Exception) -> str:
+    # The class name says what happened; the exception text would repeat the URL.
+    return f"a dropped or timed-out connection ({type(exc).__name__})"
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def _error_summary(response: requests.Response) -> str:
+    """The platform's own words for a client error: JSON:API `detail`s, GraphQL `errors`."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text or response.reason or "no details"
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, list):
+        parts = [
+            str(e.get("detail") or e.get("message") or e.get("title") or e)
+            if isinstance(e, dict)
+            else str(e)
+            for e in errors
+        ]
+        return "; ".join(parts)
+    return str(errors if errors is not None else body)
