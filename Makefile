@@ -17,7 +17,7 @@ export DO_NOT_TRACK := 1
 SANDBOX_ARGS ?=
 SANDBOX_PORT ?= 8787
 
-.PHONY: help setup demo test lint dev bench clean
+.PHONY: help setup demo test lint dev bench clean import-csv
 
 help:
 	@echo "make demo   set up, start the sandbox store, run the daily job end to end, print a summary"
@@ -25,6 +25,7 @@ help:
 	@echo "make dev    Dagster UI on http://127.0.0.1:3000 against a sandbox on port $(SANDBOX_PORT)"
 	@echo "make bench  benchmarks (generation, ingest, features, training, scoring)"
 	@echo "make clean  remove data/, instance storage and build artefacts"
+	@echo "make import-csv CSV=orders.csv [DATE_FORMAT='%d/%m/%Y']  import an order-history export"
 
 $(ROOT)/.tools/bin/uv:
 	python3 -m venv $(ROOT)/.tools
@@ -48,6 +49,10 @@ test: lint
 
 dev: setup
 	$(RUN) python -m pipeline.dev --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
+
+import-csv: setup
+	@test -n "$(CSV)" || { echo "usage: make import-csv CSV=path/to/orders.csv [DATE_FORMAT='%d/%m/%Y']"; exit 2; }
+	$(RUN) python -m pipeline.import_csv "$(CSV)" $(if $(DATE_FORMAT),--date-format "$(DATE_FORMAT)")
 
 bench: setup
 	$(RUN) python -m bench

@@ -9,6 +9,7 @@ timed separately so both numbers mean what they say.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,15 +27,14 @@ from pipeline.sandbox.threaded_server import ThreadedServer
 EVENT_DAYS = 30
 
 
-def measure_ingest(customers: int, data_dir: Path) -> list[tuple[str, int, float, float]]:
-    """(table, records, fetch records/s, load rows/s) per source table."""
+def measure_ingest(customers: int, data_dir: Path) -> Iterator[tuple[str, int, float, float]]:
+    """(table, records, fetch records/s, load rows/s) per source table, as each is measured."""
     spec = StoreSpec(customers=customers)
     ctx = open_sandbox(spec, data_dir)
     end = datetime.combine(spec.end, datetime.min.time(), tzinfo=UTC)
     start = datetime.combine(spec.start, datetime.min.time(), tzinfo=UTC)
     warehouse = data_dir / "bench-warehouse.duckdb"
     warehouse.unlink(missing_ok=True)
-    rows = []
     with ThreadedServer(build_app(ctx, bulk_dir=data_dir / "bulk")) as server:
         shopify = ShopifyClient(
             f"{server.url}/admin/api/{SHOPIFY_API_VERSION}/graphql.json",
@@ -62,6 +62,4 @@ def measure_ingest(customers: int, data_dir: Path) -> list[tuple[str, int, float
             with connect(warehouse) as con:
                 load_records(con, RAW_TABLES[key], records, "bench")
             loaded = time.perf_counter() - began
-            rows.append(("/".join(key), len(records), len(records) / fetched,
-                         len(records) / loaded))  # fmt: skip
-    return rows
+            yield "/".join(key), len(records), len(records) / fetched, len(records) / loaded
