@@ -39,9 +39,9 @@ _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (
 _BATCH_VIEW = "_foresight_batch"
 _STAGE = "_foresight_stage"
 
-# A batch that fills DuckDB row groups exactly is written straight to the file at commit, already
-# compressed; a smaller one goes through the write-ahead log, and each commit re-compresses the
-# half-filled row group the previous one left (measured: 98k vs 68k records/s for 1 KB records).
+# A batch that fills DuckDB row groups exactly is written straight to the file, compressed; a
+# smaller one goes through the write-ahead log, and each commit re-compresses the half-filled row
+# group the previous one left (first load of 1 KB records: 117k vs 94k records/s at 50k).
 ROW_GROUP_SIZE = 122_880
 
 
@@ -102,6 +102,7 @@ def load_records(
 
     Idempotent: loading the same records again changes nothing. A failed batch rolls back alone;
     batches committed before it stay, which is safe because re-running repeats them as no-ops.
+    Call it outside a transaction; `con` is used from one worker thread until it returns.
     """
     ensure_tables(con, spec)
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
@@ -123,6 +124,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, spec: RecordSpec) -> None:
     """Create the raw and quarantine tables, and add (and fill) typed columns added to the spec
     since the table was made, so a new column never requires a reload."""
     con.execute(f"create schema if not exists {spec.schema}")
+    # ZSTD for the record: for 1 KB JSON it measured 4x smaller and 1.7x faster to write than
+    # DuckDB's default string compression, with the same scan speed.
     typed = "".join(f"{c.name} {c.type}, " for c in spec.columns)
     con.execute(
         f"""create table if not exists {spec.name} (
