@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from pipeline.defs.partitions import daily_partitions
 from pipeline.lib.clients.http import RequestStats
 from pipeline.lib.warehouse import LoadResult
 
@@ -33,6 +34,24 @@ def fetch_window(context: dg.AssetExecutionContext) -> tuple[datetime, datetime]
     window = context.partition_time_window
     first = context.assets_def.partitions_def.get_first_partition_window()
     return (EPOCH if window.start <= first.start else window.start), window.end
+
+
+def ingest_asset_args(
+    key: list[str], description: str, kind: str, partitioned: bool = True
+) -> dict:
+    """What every ingest asset declares: group, kinds, owners, the one-writer pool, daily
+    partitions backfilled in a single run (when incremental), and the quarantine check."""
+    return {
+        "key": key,
+        "description": description,
+        "group_name": "ingest",
+        "kinds": {kind, "duckdb"},
+        "owners": OWNERS,
+        "partitions_def": daily_partitions if partitioned else None,
+        "backfill_policy": dg.BackfillPolicy.single_run() if partitioned else None,
+        "pool": "duckdb",
+        "check_specs": [quarantine_check_spec(key)],
+    }
 
 
 def quarantine_check_spec(key: list[str]) -> dg.AssetCheckSpec:

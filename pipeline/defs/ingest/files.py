@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.defs.ingest.common import OWNERS, ingest_result, quarantine_check_spec
+from pipeline.defs.ingest.common import ingest_asset_args, ingest_result
 from pipeline.defs.resources import WarehouseResource
 from pipeline.lib.csv_orders import read_order_csv
 from pipeline.lib.raw_records import RAW_TABLES
@@ -29,13 +29,12 @@ class OrderCsvConfig(dg.Config):
 
 
 @dg.asset(
-    key=KEY,
-    description="Orders imported from an order-history CSV export (one row per order).",
-    group_name="ingest",
-    kinds={"csv", "duckdb"},
-    owners=OWNERS,
-    pool="duckdb",
-    check_specs=[quarantine_check_spec(KEY)],
+    **ingest_asset_args(
+        KEY,
+        "Orders imported from an order-history CSV export (one row per order).",
+        "csv",
+        partitioned=False,
+    )
 )
 def files_orders(
     context: dg.AssetExecutionContext, config: OrderCsvConfig, warehouse: WarehouseResource

@@ -10,13 +10,11 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 
 from pipeline.defs.ingest.common import (
-    OWNERS,
     IngestConfig,
     fetch_window,
+    ingest_asset_args,
     ingest_result,
-    quarantine_check_spec,
 )
-from pipeline.defs.partitions import daily_partitions
 from pipeline.defs.resources import KlaviyoResource, WarehouseResource
 from pipeline.lib.clients.klaviyo import KlaviyoClient
 from pipeline.lib.raw_records import RAW_TABLES
@@ -44,17 +42,7 @@ def _klaviyo_asset(table: str) -> dg.AssetsDefinition:
     key = ["klaviyo", table]
     windowed = table in WINDOWED
 
-    @dg.asset(
-        key=key,
-        description=DESCRIPTIONS[table],
-        group_name="ingest",
-        kinds={"klaviyo", "duckdb"},
-        owners=OWNERS,
-        partitions_def=daily_partitions if windowed else None,
-        backfill_policy=dg.BackfillPolicy.single_run() if windowed else None,
-        pool="duckdb",
-        check_specs=[quarantine_check_spec(key)],
-    )
+    @dg.asset(**ingest_asset_args(key, DESCRIPTIONS[table], "klaviyo", partitioned=windowed))
     def _asset(
         context: dg.AssetExecutionContext,
         config: IngestConfig,

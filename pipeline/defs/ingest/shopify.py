@@ -10,13 +10,11 @@ from datetime import timedelta
 import dagster as dg
 
 from pipeline.defs.ingest.common import (
-    OWNERS,
     IngestConfig,
     fetch_window,
+    ingest_asset_args,
     ingest_result,
-    quarantine_check_spec,
 )
-from pipeline.defs.partitions import daily_partitions
 from pipeline.defs.resources import ShopifyResource, WarehouseResource
 from pipeline.lib.raw_records import RAW_TABLES
 from pipeline.lib.warehouse import load_records
@@ -34,17 +32,7 @@ DESCRIPTIONS = {
 def _shopify_asset(table: str) -> dg.AssetsDefinition:
     key = ["shopify", table]
 
-    @dg.asset(
-        key=key,
-        description=DESCRIPTIONS[table],
-        group_name="ingest",
-        kinds={"shopify", "duckdb"},
-        owners=OWNERS,
-        partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        pool="duckdb",
-        check_specs=[quarantine_check_spec(key)],
-    )
+    @dg.asset(**ingest_asset_args(key, DESCRIPTIONS[table], "shopify"))
     def _asset(
         context: dg.AssetExecutionContext,
         config: IngestConfig,
