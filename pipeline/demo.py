@@ -50,11 +50,11 @@ def materialization_counts(result: dg.ExecuteInProcessResult) -> dict[str, dict]
 
 
 def warehouse_counts() -> dict[str, int]:
-    """Rows per raw table (and quarantine table) now in the warehouse."""
+    """Rows per raw table (with its quarantine) and per mart now in the warehouse."""
     with connect(warehouse_path(), read_only=True) as con:
         tables = con.execute(
             "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_schema like 'raw_%' order by 1"
+            "where table_schema like 'raw_%' or table_schema = 'marts' order by 1"
         ).fetchall()
         return {
             name: con.execute(f"select count(*) from {name}").fetchall()[0][0] for (name,) in tables
@@ -83,12 +83,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  platforms     {', '.join(sandboxed) or 'none'} served by the sandbox")
     print(f"  daily job     partitions {HISTORY_START} to {last_day} in one run: "
           f"{'succeeded' if result.success else 'FAILED'} (run {result.run_id[:8]})")  # fmt: skip
-    for asset, counts in materialization_counts(result).items():
-        print(
-            f"    {asset:<30} fetched {counts['fetched']:>8}  loaded {counts['loaded']:>8}  "
-            f"new/changed {counts['inserted'] + counts['updated']:>8}  "
-            f"quarantined {counts['quarantined']:>4}  retried {counts['retried']:>3}"
-        )
+    built = materialization_counts(result)
+    for asset, counts in built.items():
+        if "fetched" in counts:  # an ingest asset
+            print(
+                f"    {asset:<30} fetched {counts['fetched']:>8}  loaded {counts['loaded']:>8}  "
+                f"new/changed {counts['inserted'] + counts['updated']:>8}  "
+                f"quarantined {counts['quarantined']:>4}  retried {counts['retried']:>3}"
+            )
+    checks = result.get_asset_check_evaluations()
+    models = [asset for asset, counts in built.items() if "fetched" not in counts]
+    print(
+        f"    dbt: {len(models)} models built; checks {sum(c.passed for c in checks)} passed, "
+        f"{sum(not c.passed for c in checks)} failed"
+    )
     print(f"  warehouse     {warehouse_path()}")
     for table, rows in warehouse_counts().items():
         print(f"    {table:<44} {rows:>9} rows")

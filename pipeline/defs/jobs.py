@@ -6,9 +6,11 @@ import dagster as dg
 # executor would add seconds of start-up per step on a small machine for no parallelism gain.
 daily_refresh = dg.define_asset_job(
     "daily_refresh",
-    selection=dg.AssetSelection.groups("ingest") - dg.AssetSelection.assets(["files", "orders"]),
+    selection=dg.AssetSelection.groups("ingest", "transform")
+    - dg.AssetSelection.assets(["files", "orders"]),
     executor_def=dg.in_process_executor,
-    description="Pull what changed in each platform for the partition's day into raw_*.",
+    description="Pull what changed in each platform for the partition's day into raw_*, then "
+    "rebuild and test the dbt models.",
 )
 
 import_order_csv = dg.define_asset_job(

@@ -1,0 +1,107 @@
+with
+
+shopify_orders as (
+
+    select * from {{ ref('stg_shopify__orders') }}
+
+),
+
+files_orders as (
+
+    select * from {{ ref('stg_files__orders') }}
+
+),
+
+identities as (
+
+    select * from {{ ref('int_customer_identities') }}
+
+),
+
+staff_customers as (
+
+    select shopify_customer_id from {{ ref('stg_shopify__customers') }}
+    where is_staff
+
+),
+
+-- A guest checkout (no customer on the order) still belongs to whoever owns its email, when
+-- exactly one customer does (a placeholder address shared by several attributes nothing).
+customers_by_email as (
+
+    select
+        email,
+        any_value(customer_id) as customer_id
+    from identities
+    where email is not null
+    group by email
+    having count(distinct customer_id) = 1
+
+),
+
+shopify as (
+
+    select
+        'shopify:' || shopify_orders.shopify_order_id as order_id,
+        'shopify' as source_system,
+        shopify_orders.shopify_order_id as source_order_id,
+        coalesce(identities.customer_id, customers_by_email.customer_id) as customer_id,
+        shopify_orders.ordered_at,
+        shopify_orders.currency,
+        shopify_orders.subtotal_amount,
+        shopify_orders.discount_amount,
+        shopify_orders.total_amount,
+        shopify_orders.refunded_amount,
+        shopify_orders.net_amount,
+        shopify_orders.financial_status,
+        shopify_orders.is_refunded,
+        shopify_orders.is_cancelled,
+        shopify_orders.has_discount,
+        shopify_orders.discount_codes
+    from shopify_orders
+    left join identities
+        on 'shopify:' || shopify_orders.shopify_customer_id = identities.identity_key
+    left join customers_by_email
+        on
+            shopify_orders.shopify_customer_id is null
+            and shopify_orders.email = customers_by_email.email
+    -- Orders on staff accounts are internal, like test orders.
+    anti join staff_customers
+        on shopify_orders.shopify_customer_id = staff_customers.shopify_customer_id
+
+),
+
+files as (
+
+    select
+        'files:' || files_orders.files_order_id as order_id,
+        'files' as source_system,
+        files_orders.files_order_id as source_order_id,
+        identities.customer_id,
+        files_orders.ordered_at,
+        files_orders.currency,
+        files_orders.total_amount as subtotal_amount,
+        cast(0 as decimal(18, 2)) as discount_amount,
+        files_orders.total_amount,
+        cast(0 as decimal(18, 2)) as refunded_amount,
+        files_orders.total_amount as net_amount,
+        'paid' as financial_status,
+        false as is_refunded,
+        false as is_cancelled,
+        false as has_discount,
+        cast([] as varchar[]) as discount_codes
+    from files_orders
+    left join identities
+        on 'files:' || files_orders.files_customer_id = identities.identity_key
+
+),
+
+unioned as (
+
+    select * from shopify
+    union all
+    select * from files
+
+)
+
+select * from unioned

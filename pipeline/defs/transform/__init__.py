@@ -1,0 +1,1 @@
+"""Transform assets: the dbt project, one asset per model, dbt tests as asset checks."""

@@ -1,0 +1,38 @@
+"""dbt models as Dagster assets: built after ingest in one run, tests as checks, marts filled."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from pipeline.defs.transform.dbt import dbt_resource, foresight_dbt_models
+from pipeline.lib.warehouse import connect
+from tests.defs.ingest_helpers import API_ASSETS, HISTORY, resources, sandbox
+
+pytestmark = pytest.mark.integration
+
+
+def test_ingest_then_dbt_in_one_run_builds_tested_marts(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with sandbox(tmp_path / "sandbox") as url:
+        result = dg.materialize(
+            [*API_ASSETS, foresight_dbt_models],
+            resources={**resources(url, warehouse), "dbt": dbt_resource()},
+            tags={
+                "dagster/asset_partition_range_start": HISTORY[0],
+                "dagster/asset_partition_range_end": HISTORY[1],
+            },
+        )
+    assert result.success
+    materialized = {
+        e.event_specific_data.materialization.asset_key.to_user_string()
+        for e in result.get_asset_materialization_events()
+    }
+    assert {"customers", "orders", "stg_shopify__orders"} <= {
+        k.split("/")[-1] for k in materialized
+    }
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(check.passed for check in checks)
+    with connect(warehouse, read_only=True) as con:
+        (customers,) = con.execute("select count(*) from marts.customers").fetchall()[0]
+    assert customers > 0
