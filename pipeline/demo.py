@@ -71,7 +71,13 @@ def main(argv: list[str] | None = None) -> int:
         sandboxed = use_sandbox_for_unconfigured_platforms(url)
         info = requests.get(f"{url}/sandbox/info", timeout=30).json()
         last_day = datetime.fromisoformat(info["now"]).date() - timedelta(days=1)
-        result = run_daily_refresh(date.fromisoformat(HISTORY_START), last_day)
+        first_day = date.fromisoformat(HISTORY_START)
+        print(
+            f"running daily_refresh over {(last_day - first_day).days + 1} daily partitions in "
+            "one run (Dagster first records a planned materialisation per partition and asset)",
+            flush=True,
+        )
+        result = run_daily_refresh(first_day, last_day)
         faults = requests.get(f"{url}/sandbox/state", timeout=30).json()["faults_injected"]
     store = info["store"]
     print("\nForesight demo")
