@@ -15,11 +15,10 @@ from pathlib import Path
 
 from pipeline.lib.clients.http import ApiSession
 from pipeline.lib.clients.klaviyo import KlaviyoClient
-from pipeline.lib.clients.shopify import ShopifyClient
+from pipeline.lib.clients.shopify import SHOPIFY_API_VERSION, ShopifyClient
 from pipeline.lib.raw_records import RAW_TABLES
 from pipeline.lib.warehouse import connect, load_records
 from pipeline.sandbox.context import DEFAULT_API_TOKEN
-from pipeline.sandbox.process import SHOPIFY_API_VERSION
 from pipeline.sandbox.server import build_app, open_sandbox
 from pipeline.sandbox.simulator import StoreSpec
 from pipeline.sandbox.threaded_server import ThreadedServer

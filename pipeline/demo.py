@@ -18,12 +18,10 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 import requests
 
-from pipeline.defs.partitions import HISTORY_START
+from pipeline.defs.partitions import HISTORY_START, partition_range_tags
 from pipeline.lib.settings import warehouse_path
 from pipeline.lib.warehouse import connect
 from pipeline.sandbox.process import running_sandbox, use_sandbox_for_unconfigured_platforms
-
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 def run_daily_refresh(first: date, last: date) -> dg.ExecuteInProcessResult:
@@ -33,7 +31,7 @@ def run_daily_refresh(first: date, last: date) -> dg.ExecuteInProcessResult:
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     return defs.resolve_job_def("daily_refresh").execute_in_process(
         instance=instance or dg.DagsterInstance.ephemeral(),
-        tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
+        tags=partition_range_tags(first.isoformat(), last.isoformat()),
         # A range run records every partition's materialisation; list them in the UI, not here.
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         raise_on_error=False,

@@ -11,10 +11,9 @@ from contextlib import contextmanager
 
 import requests
 
+from pipeline.lib.clients.shopify import SHOPIFY_API_VERSION
 from pipeline.lib.settings import sandbox_data_dir
 from pipeline.sandbox.context import DEFAULT_API_TOKEN
-
-SHOPIFY_API_VERSION = "2026-10"
 
 
 @contextmanager

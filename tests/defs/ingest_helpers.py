@@ -10,10 +10,11 @@ import dagster as dg
 from pipeline.defs.ingest.files import files_orders
 from pipeline.defs.ingest.klaviyo import klaviyo_assets
 from pipeline.defs.ingest.shopify import shopify_assets
+from pipeline.defs.partitions import partition_range_tags
 from pipeline.defs.resources import KlaviyoResource, ShopifyResource, WarehouseResource
+from pipeline.lib.clients.shopify import SHOPIFY_API_VERSION
 from pipeline.lib.warehouse import connect
 from pipeline.sandbox.faults import FaultSpec
-from pipeline.sandbox.process import SHOPIFY_API_VERSION
 from pipeline.sandbox.server import build_app, open_sandbox
 from pipeline.sandbox.threaded_server import ThreadedServer
 from tests.conftest import SMALL_STORE
@@ -47,10 +48,7 @@ def ingest(url: str, warehouse: Path, first: str, last: str, key: str = "sandbox
     return dg.materialize(
         API_ASSETS,
         resources=resources(url, warehouse, key),
-        tags={
-            "dagster/asset_partition_range_start": first,
-            "dagster/asset_partition_range_end": last,
-        },
+        tags=partition_range_tags(first, last),
         **kw,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from pipeline.defs.partitions import partition_range_tags
 from pipeline.defs.transform.dbt import dbt_resource, foresight_dbt_models
 from pipeline.lib.warehouse import connect
 from tests.defs.ingest_helpers import API_ASSETS, HISTORY, resources, sandbox
@@ -18,10 +19,7 @@ def test_ingest_then_dbt_in_one_run_builds_tested_marts(tmp_path):
         result = dg.materialize(
             [*API_ASSETS, foresight_dbt_models],
             resources={**resources(url, warehouse), "dbt": dbt_resource()},
-            tags={
-                "dagster/asset_partition_range_start": HISTORY[0],
-                "dagster/asset_partition_range_end": HISTORY[1],
-            },
+            tags=partition_range_tags(*HISTORY),
         )
     assert result.success
     materialized = {

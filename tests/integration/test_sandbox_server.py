@@ -6,7 +6,7 @@ import pytest
 import requests
 from starlette.testclient import TestClient
 
-from pipeline.sandbox.process import SHOPIFY_API_VERSION
+from pipeline.lib.clients.shopify import SHOPIFY_API_VERSION
 from pipeline.sandbox.server import build_app, open_sandbox
 from pipeline.sandbox.threaded_server import ThreadedServer
 from tests.conftest import SMALL_STORE

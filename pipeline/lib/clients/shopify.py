@@ -29,6 +29,8 @@ from pipeline.lib.clients.shopify_queries import (
 
 log = logging.getLogger(__name__)
 
+# The Admin API version the pipeline speaks (the graphql.json URL names it; see SHOPIFY_API_URL).
+SHOPIFY_API_VERSION = "2026-10"
 SHOPIFY_ENTITIES = ("customers", "orders", "products", "abandoned_checkouts")
 
 
