@@ -90,6 +90,15 @@ class MailchimpState:
                 params={"id": list_id},
             ).to_arrow_table()
 
+    def member_row(self, list_id: str, member_id: str) -> dict[str, Any] | None:
+        """One member's written row (the columns of `members_table`), or None."""
+        rows = self._rows(
+            "select member_id, email_address, status, merge_fields::varchar as written,"
+            " created, last_changed from mc_members where list_id = ? and member_id = ?",
+            [list_id, member_id],
+        )
+        return rows[0] if rows else None
+
     def write_member(
         self,
         list_id: str,
@@ -103,24 +112,24 @@ class MailchimpState:
     ) -> None:
         """Merge `merge_fields` key by key into earlier writes; set `status` unless None.
 
-        `created` marks a member the client added (not one of the store's people).
+        `created` marks a member the client added (not one of the store's people). Values are
+        never JSON null (an empty string clears a field), so the merge patch drops nothing.
         """
         with self._lock:
-            old = self._con.execute(
-                "select status, merge_fields::varchar, created from mc_members"
-                " where list_id = ? and member_id = ?",
-                [list_id, member_id],
-            ).fetchone()
-            old_status, old_fields, old_created = old or (None, "{}", None)
             self._con.execute(
-                "insert or replace into mc_members values (?, ?, ?, ?, ?, ?, ?)",
+                "insert into mc_members values (?, ?, ?, ?, ?::json, ?, ?)"
+                " on conflict (list_id, member_id) do update set"
+                " email_address = excluded.email_address,"
+                " status = coalesce(excluded.status, mc_members.status),"
+                " merge_fields = json_merge_patch(mc_members.merge_fields, excluded.merge_fields),"
+                " last_changed = excluded.last_changed",
                 [
                     list_id,
                     member_id,
                     email_address,
-                    status or old_status,
-                    json.dumps(json.loads(old_fields) | merge_fields),
-                    old_created or (now if created else None),
+                    status,
+                    json.dumps(merge_fields),
+                    now if created else None,
                     now,
                 ],
             )
@@ -165,6 +174,15 @@ class MailchimpState:
                 " join mc_tags t using (list_id, tag_id) where list_id = $id",
                 params={"id": list_id},
             ).to_arrow_table()
+
+    def member_tags(self, list_id: str, member_id: str) -> list[dict[str, Any]]:
+        """One member's active tags as Mailchimp lists them ({id, name}), oldest first."""
+        return self._rows(
+            "select t.tag_id as id, t.name from mc_member_tags m join mc_tags t"
+            " using (list_id, tag_id) where list_id = ? and m.member_id = ?"
+            " order by m.added_at, t.tag_id",
+            [list_id, member_id],
+        )
 
     def _tag_id(self, list_id: str, name: str, *, create: bool) -> int | None:
         # Tag names match case-insensitively in Mailchimp; the first spelling is kept.

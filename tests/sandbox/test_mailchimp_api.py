@@ -205,3 +205,19 @@ def test_unsupported_method_gets_405(client):
     answer = client.delete(f"/3.0/lists/{LIST_ID}")
     assert answer.status_code == 405
     assert answer.headers["allow"] == "GET, POST"
+
+
+def test_a_member_reads_the_same_alone_and_in_the_list(client):
+    """The point lookup (used by every upsert) and the listing query agree on every member."""
+    client.post(f"/3.0/lists/{LIST_ID}/merge-fields", json=SCORE)
+    for n in (0, 1, 4):
+        email = person_email(n)
+        client.put(member_url(email), json=put_body(email, merge_fields={"CHURN": n}))
+    client.put(member_url(person_email(2)), json=put_body(person_email(2), status="unsubscribed"))
+    client.put(member_url("new@example.com"), json=put_body("new@example.com"))
+    tag = {"tags": [{"name": "VIP", "status": "active"}]}
+    client.post(member_url(person_email(0), "/tags"), json=tag)
+    listed = client.get(f"/3.0/lists/{LIST_ID}/members", params={"count": 1000}).json()
+    assert len(listed["members"]) == N_MEMBERS + 1
+    for member in listed["members"]:
+        assert client.get(member_url(member["email_address"])).json() == member
