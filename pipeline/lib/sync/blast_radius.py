@@ -43,13 +43,14 @@ class BlastRadiusPolicy:
 
 
 def counted_changes(plan: SyncPlan, state: AcknowledgedState) -> dict[str, set[str]]:
-    """Per group, the customers whose membership counts as changed (see the module docstring).
-
-    A re-sent pending add is not counted: the person may already be on the list.
-    """
+    """Per group already synced before, the customers whose membership counts as changed
+    (see the module docstring). A re-sent pending add is not counted: the person may already be
+    on the list."""
     changed: dict[str, set[str]] = {}
     for group in plan.groups:
         held = state.memberships.get(group, {})
+        if not held:
+            continue  # the group's first sync: everything in it is new
         consent = plan.consent_removals.get(group, set())
         adds = {m.customer_id for m in plan.adds.get(group, []) if m.customer_id not in held}
         removes = {m.customer_id for m in plan.removes.get(group, [])} - consent
@@ -76,9 +77,7 @@ def check_blast_radius(
             "change list membership"
         )
     for group, customers in changed.items():
-        held = state.memberships.get(group, {})
-        if not held:
-            continue
+        held = state.memberships[group]
         joining = sum(1 for m in plan.adds.get(group, []) if m.customer_id not in held)
         base = max(len(held), len(held) + joining - len(plan.removes.get(group, [])))
         if len(customers) > max(policy.min_changes, policy.max_share * base):

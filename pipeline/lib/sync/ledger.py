@@ -40,7 +40,7 @@ create table if not exists {SCHEMA}.sync_memberships (
 create table if not exists {SCHEMA}.sync_ledger (
     run_id varchar not null, destination varchar not null, customer_id varchar not null,
     action varchar not null, target varchar not null, outcome varchar not null,
-    error varchar, at timestamp not null);
+    error varchar, recorded_at timestamp not null);
 """
 
 
