@@ -94,7 +94,8 @@ class KlaviyoWriteClient(KlaviyoClient):
             pause = min(pause * 2, 30.0)
 
     def import_errors(self, job_id: str) -> Iterator[dict[str, Any]]:
-        """The job's per-profile errors: {index, code, detail, original_payload}."""
+        """The job's per-profile errors: {index, code, detail}. The detail is scrubbed of
+        emails; the rejected payload (which holds the email) is not passed on."""
         path = f"/api/profile-bulk-import-jobs/{job_id}/import-errors"
         for error in self._collection(
             "get_errors_for_bulk_import_profiles_job", path, {"page[size]": "100"}
@@ -106,7 +107,6 @@ class KlaviyoWriteClient(KlaviyoClient):
                 "index": int(index) if index.isdigit() else None,
                 "code": attributes.get("code"),
                 "detail": self.session.scrub(str(attributes.get("detail") or "")),
-                "original_payload": attributes.get("original_payload"),
             }
 
     # -- reading profiles for identity and consent -------------------------------------------
