@@ -7,10 +7,10 @@ from pipeline.defs.ingest.klaviyo import klaviyo_assets
 from pipeline.defs.ingest.shopify import shopify_assets
 from pipeline.defs.jobs import daily_refresh, import_order_csv
 from pipeline.defs.resources import default_resources
-from pipeline.defs.transform.dbt import dbt_resource, foresight_dbt_models
+from pipeline.defs.transform.dbt import dbt_model_assets, dbt_resource
 
 defs = dg.Definitions(
-    assets=[*shopify_assets, *klaviyo_assets, files_orders, foresight_dbt_models],
+    assets=[*shopify_assets, *klaviyo_assets, files_orders, *dbt_model_assets],
     jobs=[daily_refresh, import_order_csv],
     resources={**default_resources(), "dbt": dbt_resource()},
 )

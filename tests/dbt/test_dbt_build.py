@@ -34,7 +34,7 @@ CSV_PEOPLE = 3  # platform people who also appear in the imported order history
 AS_OF = date(2024, 5, 1)  # a day inside the history, for the point-in-time rebuild
 
 
-def _dbt_build(warehouse: Path, work: Path, *args: str) -> list[dict]:
+def _dbt_build(warehouse: Path, work: Path, *args: str, project_dir: Path = DBT_DIR) -> list[dict]:
     """`dbt build` on `warehouse`, as a subprocess the way Dagster runs it (dbt-duckdb keeps its
     database open in the process that ran it). Its own target and log folders: the project's
     `target/` holds the manifest Dagster loads. Returns the run results."""
@@ -42,8 +42,8 @@ def _dbt_build(warehouse: Path, work: Path, *args: str) -> list[dict]:
     command = [
         str(Path(sys.executable).parent / "dbt"),
         "build",
-        "--project-dir", str(DBT_DIR),
-        "--profiles-dir", str(DBT_DIR),
+        "--project-dir", str(project_dir),
+        "--profiles-dir", str(project_dir),
         "--target-path", str(work / "target"),
         "--log-path", str(work / "logs"),
         *args,

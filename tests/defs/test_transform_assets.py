@@ -1,36 +1,99 @@
-"""dbt models as Dagster assets: built after ingest in one run, tests as checks, marts filled."""
+"""dbt models as Dagster assets: built after ingest in one run, tests as checks, marts filled;
+the point-in-time features partitioned by as-of date; a backfill after a data fix equals a
+fresh build."""
 
 from __future__ import annotations
+
+import shutil
+from datetime import datetime
 
 import dagster as dg
 import pytest
 
 from pipeline.defs.partitions import partition_range_tags
-from pipeline.defs.transform.dbt import dbt_resource, foresight_dbt_models
+from pipeline.defs.transform.dbt import as_of_window_vars, dbt_model_assets, dbt_resource
 from pipeline.lib.warehouse import connect
+from tests.dbt.test_dbt_build import _dbt_build
 from tests.defs.ingest_helpers import API_ASSETS, HISTORY, resources, sandbox
 
 pytestmark = pytest.mark.integration
 
+MARTS = ("customers", "orders", "customer_features", "customer_labels", "cohorts")
+FIXED_FROM = "2024-05-01"  # the day of the corrected order; the backfill starts there
 
-def test_ingest_then_dbt_in_one_run_builds_tested_marts(tmp_path):
-    warehouse = tmp_path / "warehouse.duckdb"
-    with sandbox(tmp_path / "sandbox") as url:
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("transform")
+    warehouse = root / "warehouse.duckdb"
+    with sandbox(root / "sandbox") as url:
         result = dg.materialize(
-            [*API_ASSETS, foresight_dbt_models],
+            [*API_ASSETS, *dbt_model_assets],
             resources={**resources(url, warehouse), "dbt": dbt_resource()},
             tags=partition_range_tags(*HISTORY),
         )
+    return root, warehouse, result
+
+
+def _marts(warehouse) -> dict[str, list[tuple]]:
+    with connect(warehouse, read_only=True) as con:
+        return {m: con.execute(f"select * from marts.{m} order by all").fetchall() for m in MARTS}
+
+
+def test_ingest_then_dbt_in_one_run_builds_tested_marts(built):
+    _, warehouse, result = built
     assert result.success
     materialized = {
         e.event_specific_data.materialization.asset_key.to_user_string()
         for e in result.get_asset_materialization_events()
     }
-    assert {"customers", "orders", "stg_shopify__orders"} <= {
+    assert {"customers", "orders", "stg_shopify__orders", "customer_features"} <= {
         k.split("/")[-1] for k in materialized
     }
     checks = result.get_asset_check_evaluations()
     assert checks and all(check.passed for check in checks)
     with connect(warehouse, read_only=True) as con:
-        (customers,) = con.execute("select count(*) from marts.customers").fetchall()[0]
+        customers, dates = con.execute(
+            "select (select count(*) from marts.customers),"
+            " (select count(distinct as_of_date) from marts.customer_features)"
+        ).fetchone()
     assert customers > 0
+    assert dates > 28  # the last four weeks daily, weekly snapshots before
+
+
+def test_a_partition_maps_to_the_as_of_date_after_its_day():
+    history_start = datetime(2024, 1, 1)
+    day = as_of_window_vars(datetime(2024, 5, 1), datetime(2024, 5, 2), history_start)
+    assert day == {"as_of_from": "2024-05-02", "as_of_to": "2024-05-02"}
+    first = as_of_window_vars(history_start, datetime(2024, 1, 2), history_start)
+    assert first == {"as_of_to": "2024-01-02"}  # and every as-of date before it
+
+
+def test_backfill_after_a_data_fix_equals_a_fresh_build(built):
+    root, warehouse, _ = built
+    fixed = root / "fixed.duckdb"
+    shutil.copy(warehouse, fixed)
+    with connect(fixed) as con:
+        # a corrected order total arrives for an order placed on FIXED_FROM
+        (changed,) = con.execute(
+            "update raw_shopify.orders set total = total + 100 where id = ("
+            " select min(id) from raw_shopify.orders"
+            " where cast(created_at as date) = ? and not coalesce(test, false))",
+            [FIXED_FROM],
+        ).fetchone()
+    assert changed == 1
+    fresh = root / "fresh.duckdb"
+    shutil.copy(fixed, fresh)
+    backfill = dg.materialize(
+        dbt_model_assets,
+        resources={**resources("http://127.0.0.1:9", fixed), "dbt": dbt_resource()},
+        tags=partition_range_tags(FIXED_FROM, HISTORY[1]),
+        selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ingest"),
+    )
+    assert backfill.success
+    _dbt_build(fresh, root / "fresh", "--full-refresh", "--exclude", "resource_type:unit_test")
+    after_backfill, after_fresh = _marts(fixed), _marts(fresh)
+    before = _marts(warehouse)
+    assert after_backfill["customer_features"] != before["customer_features"]  # the fix shows
+    for mart in MARTS:
+        assert after_backfill[mart] == after_fresh[mart], mart

@@ -15,7 +15,7 @@ daily as (
 
     select
         customer_id,
-        cast(occurred_at as date) as activity_date,
+        cast(greatest(occurred_at, attributed_at) as date) as activity_date,
         count(*) filter (where event_type = 'received') as received,
         count(*) filter (where event_type = 'opened') as opened,
         count(*) filter (where event_type = 'clicked') as clicked,
@@ -28,7 +28,7 @@ daily as (
         {% endfor -%}
         max(occurred_at) filter (where event_type = 'clicked') as last_clicked_at
     from events
-    group by customer_id, cast(occurred_at as date)
+    group by customer_id, cast(greatest(occurred_at, attributed_at) as date)
 
 ),
 

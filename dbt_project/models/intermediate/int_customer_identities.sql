@@ -93,61 +93,76 @@ identities as (
 candidate_keys as (
 
     -- every valid email a file customer used, not only the latest
-    select distinct
+    select
         'files:' || files_customer_id as identity_key,
-        'email:' || email as match_key
+        'email:' || email as match_key,
+        min(ordered_at) as known_at
     from files_orders
     where email is not null
+    group by files_customer_id, email
 
-    union
+    union all
 
     select
         identity_key,
-        'email:' || email as match_key
+        'email:' || email as match_key,
+        created_at as known_at
     from identities
     where email is not null
 
-    union
+    union all
 
     select
         identity_key,
-        'phone:' || phone as match_key
+        'phone:' || phone as match_key,
+        created_at as known_at
     from identities
     where email is null and phone is not null
 
-    union
+    union all
 
     select
         identity_key,
-        identity_key as match_key
+        identity_key as match_key,
+        created_at as known_at
     from identities
     where source_system = 'shopify'
 
-    union
+    union all
 
+    -- known from the moment the order event happened
     select
         'klaviyo:' || placed_order_events.profile_id as identity_key,
-        'shopify:' || shopify_orders.shopify_customer_id as match_key
+        'shopify:' || shopify_orders.shopify_customer_id as match_key,
+        placed_order_events.occurred_at as known_at
     from placed_order_events
     inner join shopify_orders
         on placed_order_events.order_id = shopify_orders.shopify_order_id
 
 ),
 
--- Keys of known identities only (an event may name a profile since erased).
+-- Keys of known identities only (an event may name a profile since erased); each identity's
+-- key once, from when it was first known.
 match_keys as (
 
-    select candidate_keys.*
+    select
+        candidate_keys.identity_key,
+        candidate_keys.match_key,
+        min(candidate_keys.known_at) as known_at
     from candidate_keys
     semi join identities on candidate_keys.identity_key = identities.identity_key
+    group by candidate_keys.identity_key, candidate_keys.match_key
 
 ),
 
+-- Each key's star centre is its earliest known identity, so an identity arriving later never
+-- changes when two earlier ones were linked.
 usable_keys as (
 
     select
         match_key,
-        min(identity_key) as anchor_key
+        first(identity_key order by known_at nulls last, identity_key) as anchor_key,
+        min(known_at) as anchor_known_at
     from match_keys
     group by match_key
     having count(*) <= {{ max_per_key }}
@@ -158,7 +173,8 @@ edges as (
 
     select
         match_keys.identity_key as from_key,
-        usable_keys.anchor_key as to_key
+        usable_keys.anchor_key as to_key,
+        greatest(match_keys.known_at, usable_keys.anchor_known_at) as linked_at
     from match_keys
     inner join usable_keys on match_keys.match_key = usable_keys.match_key
     where match_keys.identity_key <> usable_keys.anchor_key
@@ -167,7 +183,8 @@ edges as (
 
     select
         usable_keys.anchor_key as from_key,
-        match_keys.identity_key as to_key
+        match_keys.identity_key as to_key,
+        greatest(match_keys.known_at, usable_keys.anchor_known_at) as linked_at
     from match_keys
     inner join usable_keys on match_keys.match_key = usable_keys.match_key
     where match_keys.identity_key <> usable_keys.anchor_key
@@ -225,6 +242,56 @@ component_anchors as (
 
 ),
 
+-- The identities that carry the person's naming key: the person exists from when they did.
+roots as (
+
+    select
+        components.identity_key,
+        coalesce(match_keys.known_at, identities.created_at) as linked_at
+    from components
+    inner join component_anchors
+        on components.component_key = component_anchors.component_key
+    inner join identities on components.identity_key = identities.identity_key
+    left join match_keys
+        on
+            components.identity_key = match_keys.identity_key
+            and component_anchors.anchor = match_keys.match_key
+    where
+        match_keys.match_key is not null
+        or components.identity_key = component_anchors.anchor
+
+),
+
+-- When each identity became linked to the person: the earliest path from a root, a path
+-- being known once its last link was (a bottleneck path). Point-in-time features count an
+-- identity's records only from then, so a link learnt later never rewrites earlier rows.
+link_paths as (
+
+    with recursive walk (identity_key, linked_at) as (
+
+        select
+            identity_key,
+            linked_at
+        from roots
+
+        union
+
+        select
+            edges.to_key as identity_key,
+            greatest(walk.linked_at, edges.linked_at) as linked_at
+        from walk
+        inner join edges on walk.identity_key = edges.from_key
+
+    )
+
+    select
+        identity_key,
+        min(linked_at) as linked_at
+    from walk
+    group by identity_key
+
+),
+
 final as (
 
     select
@@ -235,12 +302,14 @@ final as (
         identities.has_invalid_email,
         identities.phone,
         identities.created_at,
+        link_paths.linked_at,
         component_anchors.identity_count as customer_identity_count,
         md5(component_anchors.anchor) as customer_id
     from identities
     inner join components on identities.identity_key = components.identity_key
     inner join component_anchors
         on components.component_key = component_anchors.component_key
+    left join link_paths on identities.identity_key = link_paths.identity_key
 
 )
 

@@ -31,13 +31,14 @@ order_quantities as (
 ),
 
 -- An order counts from when it was placed until it is cancelled; a refund lowers revenue from
--- when it is known. Refunds on cancelled orders are ignored: the cancellation removes the
--- whole order.
+-- when it is known; nothing counts before it was attributable to the customer (an identity
+-- linked later brings its history in from the day of the link). Refunds on cancelled orders
+-- are ignored: the cancellation removes the whole order.
 changes as (
 
     select
         orders.customer_id,
-        orders.ordered_at as changed_at,
+        greatest(orders.ordered_at, orders.attributed_at) as changed_at,
         orders.ordered_at as placed_at,
         1 as placed_orders,
         1 as orders,
@@ -58,7 +59,7 @@ changes as (
 
     select
         customer_id,
-        refund_known_at as changed_at,
+        greatest(refund_known_at, attributed_at) as changed_at,
         null as placed_at,
         0 as placed_orders,
         0 as orders,
@@ -79,7 +80,7 @@ changes as (
 
     select
         orders.customer_id,
-        orders.cancelled_at as changed_at,
+        greatest(orders.cancelled_at, orders.attributed_at) as changed_at,
         null as placed_at,
         0 as placed_orders,
         -1 as orders,

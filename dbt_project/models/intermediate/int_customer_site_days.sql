@@ -16,11 +16,11 @@ daily as (
 
     select
         customer_id,
-        cast(occurred_at as date) as activity_date,
+        cast(greatest(occurred_at, attributed_at) as date) as activity_date,
         count(*) filter (where event_type = 'viewed_product') as product_views,
         count(*) filter (where event_type = 'added_to_cart') as add_to_carts
     from events
-    group by customer_id, cast(occurred_at as date)
+    group by customer_id, cast(greatest(occurred_at, attributed_at) as date)
 
 ),
 

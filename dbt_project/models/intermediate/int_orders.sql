@@ -31,7 +31,8 @@ customers_by_email as (
 
     select
         email,
-        any_value(customer_id) as customer_id
+        any_value(customer_id) as customer_id,
+        min(linked_at) as linked_at
     from identities
     where email is not null
     group by email
@@ -46,6 +47,8 @@ shopify as (
         'shopify' as source_system,
         shopify_orders.shopify_order_id as source_order_id,
         coalesce(identities.customer_id, customers_by_email.customer_id) as customer_id,
+        -- when the order became attributable to its customer (see int_customer_identities)
+        coalesce(identities.linked_at, customers_by_email.linked_at) as attributed_at,
         shopify_orders.ordered_at,
         shopify_orders.currency,
         shopify_orders.subtotal_amount,
@@ -84,6 +87,7 @@ files as (
         'files' as source_system,
         files_orders.files_order_id as source_order_id,
         identities.customer_id,
+        identities.linked_at as attributed_at,
         files_orders.ordered_at,
         files_orders.currency,
         files_orders.total_amount as subtotal_amount,

@@ -3,20 +3,32 @@
 Grain and meaning of each model are in its yml. dbt sources are named like the ingest assets'
 keys (`[source, table]`), so lineage from raw tables to marts joins by itself. dbt runs as a
 subprocess that opens the same warehouse file, in the `duckdb` pool like every writer.
+
+Three asset groups of models, run in this order: everything upstream of the point-in-time
+features (rebuilt whole), `customer_features` (incremental, one daily partition per as-of
+date, the partition window passed as vars), and what reads the features (rebuilt whole).
 """
 
+import json
 import os
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from pipeline.defs.partitions import daily_partitions
 from pipeline.defs.resources import WarehouseResource
 from pipeline.lib.settings import PROJECT_ROOT
 
 dbt_project = DbtProject(
     project_dir=PROJECT_ROOT / "dbt_project", profiles_dir=PROJECT_ROOT / "dbt_project"
 )
+
+# Unit tests check model logic against fixtures; `make test` runs them, runs do not.
+UNIT_TESTS = "resource_type:unit_test"
+FEATURES = "customer_features"
 
 
 class ForesightTranslator(DagsterDbtTranslator):
@@ -32,21 +44,75 @@ class ForesightTranslator(DagsterDbtTranslator):
         )
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=ForesightTranslator(),
-    # Unit tests check model logic against fixtures; `make test` runs them, runs do not.
-    exclude="resource_type:unit_test",
-    pool="duckdb",
-)
-def foresight_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-):
+def as_of_window_vars(start: datetime, end: datetime, history_start: datetime) -> dict[str, str]:
+    """dbt vars for the as-of dates of the daily partitions [start, end).
+
+    The partition of day D holds what was known by the end of D: features as of D + 1. Like
+    the first ingest partition, the first one also covers every earlier as-of date.
+    """
+    window = {"as_of_to": end.date().isoformat()}
+    if start.date() > history_start.date():
+        window["as_of_from"] = (start + timedelta(days=1)).date().isoformat()
+    return window
+
+
+def _build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    dbt_vars: dict[str, str] | None = None,
+) -> Iterator:
     # profiles.yml reads the warehouse from WAREHOUSE_PATH: make the dbt subprocess open exactly
     # the file this run's warehouse resource names.
     os.environ["WAREHOUSE_PATH"] = str(Path(warehouse.path).resolve())
-    yield from dbt.cli(["build"], context=context).stream()
+    args = ["build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
+    yield from dbt.cli(args, context=context).stream()
+
+
+_COMMON = dict(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=ForesightTranslator(),
+    pool="duckdb",
+)
+
+
+@dbt_assets(name="dbt_core_models", exclude=f"{UNIT_TESTS} {FEATURES}+", **_COMMON)
+def foresight_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    """Staging, identity, core marts: rebuilt whole each run."""
+    yield from _build(context, dbt, warehouse)
+
+
+@dbt_assets(
+    name="dbt_customer_features",
+    select=FEATURES,
+    exclude=UNIT_TESTS,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    **_COMMON,
+)
+def foresight_dbt_features(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    """Point-in-time features for the as-of dates of the run's partitions (one pass per range)."""
+    window = context.partition_time_window
+    dbt_vars = as_of_window_vars(window.start, window.end, daily_partitions.start)
+    yield from _build(context, dbt, warehouse, dbt_vars)
+
+
+@dbt_assets(
+    name="dbt_feature_readers", select=f"{FEATURES}+", exclude=f"{UNIT_TESTS} {FEATURES}", **_COMMON
+)
+def foresight_dbt_feature_readers(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    """Labels, cohorts and everything else that reads the features: rebuilt whole each run."""
+    yield from _build(context, dbt, warehouse)
+
+
+dbt_model_assets = [foresight_dbt_models, foresight_dbt_features, foresight_dbt_feature_readers]
 
 
 def dbt_resource() -> DbtCliResource:

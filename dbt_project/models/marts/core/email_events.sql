@@ -19,6 +19,7 @@ final as (
     select
         events.event_id as email_event_id,
         identities.customer_id,
+        identities.linked_at as attributed_at,
         events.profile_id,
         events.event_type,
         events.occurred_at,

@@ -31,6 +31,7 @@ sequenced as (
         orders.source_system,
         orders.source_order_id,
         orders.customer_id,
+        orders.attributed_at,
         orders.ordered_at,
         orders.currency,
         orders.subtotal_amount,

@@ -25,6 +25,7 @@ klaviyo as (
     select
         'klaviyo:' || events.event_id as site_event_id,
         identities.customer_id,
+        identities.linked_at as attributed_at,
         'klaviyo' as source_system,
         events.event_type,
         events.occurred_at,
@@ -44,6 +45,7 @@ shopify as (
     select
         'shopify:' || checkouts.checkout_id as site_event_id,
         identities.customer_id,
+        identities.linked_at as attributed_at,
         'shopify' as source_system,
         'abandoned_checkout' as event_type,
         checkouts.abandoned_at as occurred_at,

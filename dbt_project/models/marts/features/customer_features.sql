@@ -108,7 +108,8 @@ checkouts as (
     select
         identities.customer_id,
         checkouts.abandoned_at as started_at,
-        checkouts.completed_at
+        checkouts.completed_at,
+        greatest(checkouts.abandoned_at, identities.linked_at) as attributed_at
     from {{ ref('stg_shopify__abandoned_checkouts') }} as checkouts
     inner join {{ ref('int_customer_identities') }} as identities
         on 'shopify:' || checkouts.shopify_customer_id = identities.identity_key
@@ -127,7 +128,7 @@ abandoned_checkouts as (
     inner join checkouts
         on
             spine.customer_id = checkouts.customer_id
-            and {{ before_as_of('checkouts.started_at', 'spine.as_of_date') }}
+            and {{ before_as_of('checkouts.attributed_at', 'spine.as_of_date') }}
             and checkouts.started_at >= spine.as_of_minus_30
             and not coalesce(
                 {{ before_as_of('checkouts.completed_at', 'spine.as_of_date') }}, false
