@@ -68,15 +68,19 @@ run_date as (
             cast(null as date) as exited_at
         from members
         cross join run_date
-        left join open_memberships
-            on
-                members.customer_id = open_memberships.customer_id
-                and members.segment = open_memberships.segment
         left join closed_today
             on
                 members.customer_id = closed_today.customer_id
                 and members.segment = closed_today.segment
-        where open_memberships.customer_id is null
+        -- not exists rather than "left join ... where key is null": DuckDB 2.0 can drop rows
+        -- from the latter when an input is constant (as in dbt unit test fixtures)
+        where not exists (
+            select 1
+            from open_memberships
+            where
+                open_memberships.customer_id = members.customer_id
+                and open_memberships.segment = members.segment
+        )
 
     ),
 
@@ -90,11 +94,13 @@ run_date as (
             run_date.as_of_date as exited_at
         from open_memberships
         cross join run_date
-        left join members
-            on
-                open_memberships.customer_id = members.customer_id
-                and open_memberships.segment = members.segment
-        where members.customer_id is null
+        where not exists (
+            select 1
+            from members
+            where
+                members.customer_id = open_memberships.customer_id
+                and members.segment = open_memberships.segment
+        )
 
     ),
 
