@@ -30,7 +30,14 @@ def test_ingest_then_dbt_in_one_run_builds_tested_marts(tmp_path):
         k.split("/")[-1] for k in materialized
     }
     checks = result.get_asset_check_evaluations()
-    assert checks and all(check.passed for check in checks)
+    assert checks
+    # Only warnings may fail: small segments in a small store without scores.
+    failed = [check for check in checks if not check.passed]
+    assert all(
+        check.severity == dg.AssetCheckSeverity.WARN
+        and check.check_name.startswith("segments_meet_min_size")
+        for check in failed
+    ), [check.check_name for check in failed]
     with connect(warehouse, read_only=True) as con:
         (customers,) = con.execute("select count(*) from marts.customers").fetchall()[0]
     assert customers > 0
