@@ -16,10 +16,16 @@
     )
 {%- endmacro %}
 
-{#- The names of the category lover segments, one per category in `segment_lover_categories`. -#}
+{#- The categories with a lover segment: every feature category unless
+    `segment_lover_categories` names fewer. -#}
+{% macro lover_categories() -%}
+    {{ return(var('segment_lover_categories', var('feature_categories', []))) }}
+{%- endmacro %}
+
+{#- The names of the category lover segments, one per lover category. -#}
 {% macro lover_segments() -%}
     {%- set names = [] -%}
-    {%- for category in var('segment_lover_categories', []) -%}
+    {%- for category in lover_categories() -%}
         {%- do names.append(category ~ '_lovers') -%}
     {%- endfor -%}
     {{ return(names) }}

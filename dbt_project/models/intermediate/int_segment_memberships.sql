@@ -297,7 +297,7 @@ category_segments as (
     from category_shares
     where
         category in (
-            {%- for category in var('segment_lover_categories', []) %}
+            {%- for category in lover_categories() %}
                 '{{ category }}'{{ "," if not loop.last }}
             {%- else %}
                 null
