@@ -57,6 +57,9 @@ from customers
 EARLIER = date(2024, 7, 1)  # inside the history (which ends on 2024-08-27)
 LATEST = date(2024, 8, 28)  # the default as-of date: the day after the history
 TIERS = ("high", "medium", "low")
+# The segment and measurement marts with everything upstream, not the feature marts (nor the
+# tests that read them).
+SEGMENTS = ("--select", "+int_segment_memberships+", "--indirect-selection", "cautious")
 
 
 def _rows(warehouse, sql: str) -> list[tuple]:
@@ -73,11 +76,11 @@ def built(tmp_path_factory, raw_warehouse):
     dbt(warehouse, root / "core", "run", "--select", "+customers")
     with connect(warehouse) as con:
         con.execute(FABRICATED_SCORES)
-    earlier = dbt_build(warehouse, root / "earlier", "--vars", f"as_of_date: {EARLIER}")
-    latest = dbt_build(warehouse, root / "latest")
+    earlier = dbt_build(warehouse, root / "earlier", *SEGMENTS, "--vars", f"as_of_date: {EARLIER}")
+    latest = dbt_build(warehouse, root / "latest", *SEGMENTS)
     history = _rows(warehouse, "select * from marts.segment_history order by all")
     segments = _rows(warehouse, "select * from marts.customer_segments order by all")
-    rebuilt = dbt_build(warehouse, root / "rebuilt")
+    rebuilt = dbt_build(warehouse, root / "rebuilt", *SEGMENTS)
     return {
         "warehouse": warehouse,
         "builds": [earlier, latest, rebuilt],
