@@ -111,14 +111,14 @@ def test_segment_sizes_follow_their_rules(built):
     sizes = dict(
         _rows(warehouse, "select segment, count(*) from marts.customer_segments group by 1")
     )
-    ((customers, scored, with_churn),) = _rows(
+    ((customers, scored, with_purchase, with_churn),) = _rows(
         warehouse,
         "select (select count(*) from marts.customers), count(cltv_predicted),"
-        " count(churn_probability) from ml.customer_scores",
+        " count(purchase_probability), count(churn_probability) from ml.customer_scores",
     )
     assert customers > 500
     # The score tiers split exactly the customers that have the score.
-    assert sum(sizes.get(f"purchase_propensity_{tier}", 0) for tier in TIERS) == scored
+    assert sum(sizes.get(f"purchase_propensity_{tier}", 0) for tier in TIERS) == with_purchase
     assert sum(sizes.get(f"churn_risk_{tier}", 0) for tier in TIERS) == with_churn
     # VIP: at most the top 5% by CLTV, and only people who ordered.
     assert 0 < sizes["vip"] <= 0.05 * scored + 1
