@@ -9,16 +9,19 @@
     either way, so lineage (and Dagster's asset graph) is the same with or without the table.
 
     columns: a mapping of column name to DuckDB type, in the table's column order.
+
+    In a dbt unit test the source is the test's fixture (a CTE), used as given whether or not
+    the warehouse holds the table.
 -#}
 {% macro optional_source(source_name, table_name, columns) -%}
     {%- set relation = source(source_name, table_name) -%}
     {%- set found = none -%}
-    {%- if execute -%}
+    {%- if execute and not relation.is_cte -%}
         {%- set found = adapter.get_relation(
             database=relation.database, schema=relation.schema, identifier=relation.identifier
         ) -%}
     {%- endif -%}
-    {%- if found is not none or not execute -%}
+    {%- if found is not none or not execute or relation.is_cte -%}
         {{ relation }}
     {%- else -%}
         (

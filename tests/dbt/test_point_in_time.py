@@ -20,7 +20,7 @@ from pipeline.sandbox.faults import FaultSpec
 from pipeline.sandbox.server import build_app, open_sandbox
 from pipeline.sandbox.threaded_server import ThreadedServer
 from tests.conftest import SMALL_STORE
-from tests.dbt.test_dbt_build import DBT_DIR, _dbt_build
+from tests.dbt.dbt_helpers import DBT_DIR, dbt_build
 from tests.defs.ingest_helpers import API_ASSETS, HISTORY, resources
 
 pytestmark = pytest.mark.integration
@@ -58,20 +58,20 @@ def _features(warehouse: Path, until: date) -> dict[tuple, tuple]:
 
 
 @pytest.fixture(scope="module")
-def warehouses(tmp_path_factory):
+def warehouses(tmp_path_factory, raw_warehouse):
     root = tmp_path_factory.mktemp("pit")
     early, late = root / "early.duckdb", root / "late.duckdb"
     _ingest_as_of(root / "early", EARLY, early)
-    _ingest_as_of(root / "late", None, late)
+    shutil.copy(raw_warehouse, late)  # the store at its default, later clock
     peek_project = root / "peek_project"
     shutil.copytree(DBT_DIR, peek_project, ignore=shutil.ignore_patterns("target", "logs"))
     (peek_project / "macros" / "before_as_of.sql").write_text(PEEK_ONE_DAY)
     built = {}
     for name, warehouse in (("early", early), ("late", late)):
-        _dbt_build(warehouse, root / name / "dbt", "--exclude", "resource_type:unit_test")
+        dbt_build(warehouse, root / name / "dbt", "--exclude", "resource_type:unit_test")
         peeking = root / f"{name}-peek.duckdb"
         shutil.copy(warehouse, peeking)
-        _dbt_build(
+        dbt_build(
             peeking,
             root / name / "peek",
             *("--select", "+customer_features", "--exclude", "resource_type:test"),

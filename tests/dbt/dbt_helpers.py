@@ -1,0 +1,52 @@
+"""Running dbt from tests the way Dagster runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pipeline.lib.settings import PROJECT_ROOT
+
+DBT_DIR = PROJECT_ROOT / "dbt_project"
+# Warnings a build may give: segment size warnings, since a small store has small segments.
+ALLOWED_WARNINGS = ("test.foresight.segments_meet_min_size_",)
+
+
+def dbt(
+    warehouse: Path, work: Path, command: str, *args: str, project_dir: Path = DBT_DIR
+) -> list[dict]:
+    """`dbt <command>` on `warehouse`, as a subprocess the way Dagster runs it (dbt-duckdb keeps
+    its database open in the process that ran it). Its own target and log folders: the
+    project's `target/` holds the manifest Dagster loads. Returns the run results."""
+    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DO_NOT_TRACK": "1"}
+    cli = [
+        str(Path(sys.executable).parent / "dbt"),
+        command,
+        "--project-dir", str(project_dir),
+        "--profiles-dir", str(project_dir),
+        "--target-path", str(work / "target"),
+        "--log-path", str(work / "logs"),
+        *args,
+    ]  # fmt: skip
+    done = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, (
+        f"dbt exited {done.returncode}\n{done.stderr[-3000:]}\n{done.stdout[-5000:]}"
+    )
+    return json.loads((work / "target" / "run_results.json").read_text())["results"]
+
+
+def dbt_build(warehouse: Path, work: Path, *args: str, project_dir: Path = DBT_DIR) -> list[dict]:
+    return dbt(warehouse, work, "build", *args, project_dir=project_dir)
+
+
+def unexpected_statuses(results: list[dict]) -> list[tuple[str, str]]:
+    """(node, status) of every result that is neither a success nor an allowed warning."""
+    return [
+        (result["unique_id"], result["status"])
+        for result in results
+        if result["status"] not in {"success", "pass"}
+        and not (result["status"] == "warn" and result["unique_id"].startswith(ALLOWED_WARNINGS))
+    ]
