@@ -34,7 +34,7 @@ def _rewrite(column: str) -> str:
     text = f"cast({column} as varchar)"
     text = f"replace({text}, '@', '+c' || r || '@')"
     text = f"regexp_replace({text}, '{SHOPIFY_ID}', '\\1\\2' || r || '\\3\\4', 'g')"
-    text = f"replace({text}, '\"01J', '\"01J' || r)"  # Klaviyo profile ids
+    text = f"regexp_replace({text}, '(^|\")01J', '\\101J' || r, 'g')"  # Klaviyo profile ids
     return f"regexp_replace({text}, '\\+1(555)', '+1' || r || '\\1', 'g')"  # phones
 
 
@@ -91,6 +91,7 @@ def measure_features(source: Path, data_dir: Path, replicas: int) -> None:
     if not source.exists():
         print(f"no ingested warehouse at {source}: running the demo to make one", flush=True)
         subprocess.run([sys.executable, "-m", "pipeline.demo"], check=True)
+    data_dir = data_dir.resolve()  # dbt resolves relative paths against its project
     warehouse = data_dir / "features-warehouse.duckdb"
     began = time.perf_counter()
     counts = scale_out(source, warehouse, replicas)

@@ -74,7 +74,8 @@ def warehouses(tmp_path_factory, raw_warehouse):
         dbt_build(
             peeking,
             root / name / "peek",
-            *("--select", "+customer_features", "--exclude", "resource_type:test"),
+            *("--select", "+customer_features"),
+            *("--exclude", "resource_type:test", "resource_type:unit_test"),
             project_dir=peek_project,
         )
         built[name], built[f"{name}-peek"] = warehouse, peeking

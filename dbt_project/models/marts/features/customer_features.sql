@@ -26,10 +26,12 @@ with
 
 customers as (
 
+    -- first known: when the earliest identity that names the person appeared
     select
         customer_id,
-        first_seen_at
-    from {{ ref('customers') }}
+        min(linked_at) as first_seen_at
+    from {{ ref('int_customer_identities') }}
+    group by customer_id
 
 ),
 
