@@ -75,7 +75,7 @@ def parse_request_text(text: str) -> list[ErasureRequest]:
     stripped = text.strip()
     if not stripped:
         raise ErasureRequestError("the erasure request is empty")
-    if stripped.startswith("{"):
+    if stripped.startswith(("{", "[")):
         return [parse_redact_json(stripped)]
     first = stripped.splitlines()[0].strip().lower()
     if "," in first or first in _CSV_COLUMNS:
