@@ -57,7 +57,7 @@ import-csv: setup
 
 erase: setup
 	@test -n "$(REQUEST)" || { echo "usage: make erase REQUEST=path/to/request (emails or customer ids, one a line or CSV; or a customers/redact JSON body)"; exit 2; }
-	$(RUN) python -m pipeline.erase "$(REQUEST)"
+	$(RUN) python -m pipeline.erase "$(REQUEST)" --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
 
 bench: setup
 	$(RUN) python -m bench

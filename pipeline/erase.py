@@ -2,7 +2,8 @@
 
 The file holds one email / customer_id per line, a CSV with `email` and/or `customer_id`
 columns, or a Shopify `customers/redact` JSON body. Runs the `erasure` job once, recorded in the
-Dagster instance like any other run, and prints counts (never the identifiers).
+Dagster instance like any other run, and prints counts (never the identifiers). Without Klaviyo
+credentials the deletion request goes to the sandbox shop (started here, as `make demo` does).
 """
 
 from __future__ import annotations
@@ -11,19 +12,31 @@ import argparse
 import os
 import sys
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 
 import dagster as dg
 
-from pipeline.definitions import defs
+from pipeline.sandbox.process import running_sandbox, use_sandbox_for_unconfigured_platforms
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("path", type=Path, help="the erasure request file")
-    args = parser.parse_args(argv)
+    parser.add_argument("--port", type=int, default=8787, help="the sandbox's port, if needed")
+    args, sandbox_args = parser.parse_known_args(argv)
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
-    config = {"request_path": str(args.path.resolve())}
+    configured = os.environ.get("KLAVIYO_API_URL") or os.environ.get("KLAVIYO_API_KEY")
+    with nullcontext() if configured else running_sandbox(args.port, sandbox_args) as url:
+        if url is not None:
+            use_sandbox_for_unconfigured_platforms(url)
+        return _run(args.path)
+
+
+def _run(path: Path) -> int:
+    from pipeline.definitions import defs  # after the environment points at the platforms
+
+    config = {"request_path": str(path.resolve())}
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     result = defs.resolve_job_def("erasure").execute_in_process(
         run_config={"ops": {"activation__erasures": {"config": config}}},

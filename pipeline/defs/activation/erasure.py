@@ -28,7 +28,8 @@ class ErasureConfig(dg.Config):
     """A request file: one email / customer_id / identity key per line, a CSV with `email`
     and/or `customer_id` columns, or a `customers/redact` JSON body."""
     payload: str | None = None
-    """A Shopify `customers/redact` webhook body, as JSON text."""
+    """A Shopify `customers/redact` webhook body, as JSON text. Dagster keeps run config in its
+    run history, email included: for real requests prefer `request_path`."""
 
 
 @dg.asset(
