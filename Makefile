@@ -17,7 +17,7 @@ export DO_NOT_TRACK := 1
 SANDBOX_ARGS ?=
 SANDBOX_PORT ?= 8787
 
-.PHONY: help setup demo test lint dev bench clean import-csv
+.PHONY: help setup demo test lint dev bench clean import-csv erase
 
 help:
 	@echo "make demo   set up, start the sandbox store, run the daily job end to end, print a summary"
@@ -26,6 +26,7 @@ help:
 	@echo "make bench  benchmarks (generation, ingest, features, training, scoring)"
 	@echo "make clean  remove data/, instance storage and build artefacts"
 	@echo "make import-csv CSV=orders.csv [DATE_FORMAT='%d/%m/%Y']  import an order-history export"
+	@echo "make erase REQUEST=request.txt  erase the people a request names (GDPR / CCPA)"
 
 $(ROOT)/.tools/bin/uv:
 	python3 -m venv $(ROOT)/.tools
@@ -53,6 +54,10 @@ dev: setup
 import-csv: setup
 	@test -n "$(CSV)" || { echo "usage: make import-csv CSV=path/to/orders.csv [DATE_FORMAT='%d/%m/%Y']"; exit 2; }
 	$(RUN) python -m pipeline.import_csv "$(CSV)" $(if $(DATE_FORMAT),--date-format "$(DATE_FORMAT)")
+
+erase: setup
+	@test -n "$(REQUEST)" || { echo "usage: make erase REQUEST=path/to/request (emails or customer ids, one a line or CSV; or a customers/redact JSON body)"; exit 2; }
+	$(RUN) python -m pipeline.erase "$(REQUEST)" --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
 
 bench: setup
 	$(RUN) python -m bench

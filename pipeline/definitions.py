@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipeline.defs.activation.erasure import erasure_job, erasures
 from pipeline.defs.ingest.files import files_orders
 from pipeline.defs.ingest.klaviyo import klaviyo_assets
 from pipeline.defs.ingest.shopify import shopify_assets
@@ -10,7 +11,7 @@ from pipeline.defs.resources import default_resources
 from pipeline.defs.transform.dbt import dbt_model_assets, dbt_resource
 
 defs = dg.Definitions(
-    assets=[*shopify_assets, *klaviyo_assets, files_orders, *dbt_model_assets],
-    jobs=[daily_refresh, import_order_csv],
+    assets=[*shopify_assets, *klaviyo_assets, files_orders, *dbt_model_assets, erasures],
+    jobs=[daily_refresh, import_order_csv, erasure_job],
     resources={**default_resources(), "dbt": dbt_resource()},
 )

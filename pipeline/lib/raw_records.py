@@ -17,6 +17,8 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from pipeline.lib.erasure_keys import hash_sql
+
 COLUMN_TYPES = ("varchar", "timestamp", "double", "bigint", "boolean")
 MODES = ("merge", "insert_once")
 
@@ -49,11 +51,21 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Identifier:
+    """A field of a record that names a person: `kind` is an identifier kind of
+    `erasure_keys.KINDS`, `path` the dotted path into the record."""
+
+    kind: str
+    path: str
+
+
+@dataclass(frozen=True)
 class RecordSpec:
-    """A raw table: its key, typed columns and write mode.
+    """A raw table: its key, typed columns and write mode, and the fields that name a person.
 
     `merge` replaces the row of a key whose record changed (mutable entities); `insert_once` keeps
-    the first stored record of a key (events, which never change once they happened).
+    the first stored record of a key (events, which never change once they happened). A record
+    whose `identifiers` hash to an erased person's is never loaded (see `erased_records_sql`).
     """
 
     schema: str
@@ -61,6 +73,7 @@ class RecordSpec:
     key: Column
     columns: list[Column] = field(default_factory=list)
     mode: str = "merge"
+    identifiers: tuple[Identifier, ...] = ()
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -83,21 +96,34 @@ def _ts(name: str, path: str, required: bool = False) -> Column:
     return Column(name, path, "timestamp", required)
 
 
-def _shopify(table: str, *columns: Column) -> RecordSpec:
+def _shopify(table: str, *columns: Column, identifiers: tuple[Identifier, ...] = ()) -> RecordSpec:
     key = Column("id", "id", "varchar", required=True)
-    return RecordSpec("raw_shopify", table, key, [_ts("updated_at", "updatedAt", True), *columns])
+    columns = (_ts("updated_at", "updatedAt", True), *columns)
+    return RecordSpec("raw_shopify", table, key, list(columns), identifiers=identifiers)
 
 
-def _klaviyo(table: str, *columns: Column, mode: str = "merge") -> RecordSpec:
+def _klaviyo(
+    table: str, *columns: Column, mode: str = "merge", identifiers: tuple[Identifier, ...] = ()
+) -> RecordSpec:
     key = Column("id", "id", "varchar", required=True)
-    return RecordSpec("raw_klaviyo", table, key, list(columns), mode)
+    return RecordSpec("raw_klaviyo", table, key, list(columns), mode, identifiers)
+
+
+# Where each source names a person. Shopify orders and checkouts name their customer and carry
+# the buyer's email (a guest order only the email); an order is also erased by its own id (a
+# `customers/redact` request lists the orders to redact).
+_SHOPIFY_CUSTOMER = Identifier("shopify", "customer.id")
+_EMAIL = Identifier("email", "email")
 
 
 _CATALOGUE = (Column("name", "attributes.name", "varchar"), _ts("updated_at", "attributes.updated"))
 
 RAW_TABLES: dict[tuple[str, str], RecordSpec] = {
     ("shopify", "customers"): _shopify(
-        "customers", _ts("created_at", "createdAt"), Column("email", "email", "varchar")
+        "customers",
+        _ts("created_at", "createdAt"),
+        Column("email", "email", "varchar"),
+        identifiers=(Identifier("shopify", "id"), _EMAIL),
     ),
     ("shopify", "orders"): _shopify(
         "orders",
@@ -108,18 +134,21 @@ RAW_TABLES: dict[tuple[str, str], RecordSpec] = {
         Column("total", "totalPriceSet.shopMoney.amount", "double", required=True),
         Column("currency", "totalPriceSet.shopMoney.currencyCode", "varchar"),
         Column("test", "test", "boolean"),
+        identifiers=(Identifier("shopify", "id"), _SHOPIFY_CUSTOMER, _EMAIL),
     ),
     ("shopify", "products"): _shopify("products", _ts("created_at", "createdAt")),
     ("shopify", "abandoned_checkouts"): _shopify(
         "abandoned_checkouts",
         _ts("created_at", "createdAt"),
         Column("customer_id", "customer.id", "varchar"),
+        identifiers=(_SHOPIFY_CUSTOMER, _EMAIL),
     ),
     ("klaviyo", "profiles"): _klaviyo(
         "profiles",
         _ts("updated_at", "attributes.updated", True),
         _ts("created_at", "attributes.created"),
         Column("email", "attributes.email", "varchar"),
+        identifiers=(Identifier("klaviyo", "id"), Identifier("email", "attributes.email")),
     ),
     ("klaviyo", "events"): _klaviyo(
         "events",
@@ -128,6 +157,7 @@ RAW_TABLES: dict[tuple[str, str], RecordSpec] = {
         Column("profile_id", "relationships.profile.data.id", "varchar"),
         Column("value", "attributes.event_properties.$value", "double"),
         mode="insert_once",
+        identifiers=(Identifier("klaviyo", "relationships.profile.data.id"),),
     ),
     ("klaviyo", "lists"): _klaviyo("lists", *_CATALOGUE),
     ("klaviyo", "metrics"): _klaviyo("metrics", *_CATALOGUE),
@@ -145,6 +175,7 @@ RAW_TABLES: dict[tuple[str, str], RecordSpec] = {
             Column("product", "product", "varchar"),
             Column("category", "category", "varchar"),
         ],
+        identifiers=(Identifier("files", "customer_id"), _EMAIL),
     ),
 }
 
@@ -228,6 +259,23 @@ def staging_sql(spec: RecordSpec, source: str) -> str:
                 from (select *, json_extract_string(record, [{paths}]) as _v from {source})
             )
         )
+    """
+
+
+def erased_records_sql(spec: RecordSpec, source: str, erased: str) -> str:
+    """A SELECT of the `_ord` of every record in `source` (as `staging_sql` reads it) with an
+    identifier whose salted hash (salt: parameter `$salt`) is in `erased`'s `key_hash` column.
+
+    One hash join over the batch, not a Python loop: each record's identifiers are hashed in
+    SQL, unnested to one row each, and matched against the erased hashes."""
+    hashes = ", ".join(
+        hash_sql(i.kind, f"json_extract_string(record, {_literal(json_path(i.path))})")
+        for i in spec.identifiers
+    )
+    return f"""
+        select distinct _ord
+        from (select _ord, unnest([{hashes}]) as key_hash from {source})
+        where key_hash in (select key_hash from {erased})
     """
 
 

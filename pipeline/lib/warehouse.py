@@ -13,7 +13,10 @@ Choices callers can rely on:
 - Records are stored in a canonical form (keys sorted, compact), so a source sending the same
   fields in another order is not mistaken for a change. Every field is kept, known or not.
 - Within a load, the last valid copy of a key wins; earlier copies count as unchanged. So
-  `loaded == inserted + updated + unchanged` and `fetched == loaded + quarantined`.
+  `loaded == inserted + updated + unchanged`.
+- Erased people stay erased: a record naming someone in `activation.erasures` (by the salted
+  hash of its email or platform id) is neither stored nor quarantined, only counted as
+  `erased_skipped`, so `fetched == loaded + quarantined + erased_skipped`.
 - The quarantine holds open problems: one row per (source id, reason), or per (payload hash,
   reason) when the record has no id, holding the latest bad payload (stamped, like raw rows, when
   it last changed). When a later (or the same) load stores a good version of that id, its
@@ -33,11 +36,19 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipeline.lib.raw_records import RecordSpec, column_sql, record_batches, staging_sql
+from pipeline.lib.erasure_keys import ErasedKeys, erased_keys
+from pipeline.lib.raw_records import (
+    RecordSpec,
+    column_sql,
+    erased_records_sql,
+    record_batches,
+    staging_sql,
+)
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 _BATCH_VIEW = "_foresight_batch"
 _STAGE = "_foresight_stage"
+_ERASED_VIEW = "_foresight_erased"
 
 # A batch that fills DuckDB row groups exactly is written straight to the file, compressed; a
 # smaller one goes through the write-ahead log, and each commit re-compresses the half-filled row
@@ -74,7 +85,7 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
 
 @dataclass
 class LoadResult:
-    """Record counts of one load: fetched == loaded + quarantined and
+    """Record counts of one load: fetched == loaded + quarantined + erased_skipped and
     loaded == inserted + updated + unchanged."""
 
     fetched: int = 0
@@ -83,6 +94,7 @@ class LoadResult:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    erased_skipped: int = 0
 
     def __add__(self, other: LoadResult) -> LoadResult:
         return LoadResult(
@@ -106,17 +118,24 @@ def load_records(
     """
     ensure_tables(con, spec)
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    erased = erased_keys(con) if spec.identifiers else None
+    if erased is not None:
+        con.register(_ERASED_VIEW, erased.hashes)
     result = LoadResult()
-    # DuckDB releases the GIL while it works, so one worker writes batch N while this thread
-    # serialises batch N+1: the two costs overlap on two cores instead of adding up.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="load_records") as writer:
-        pending: Future[LoadResult] | None = None
-        for batch in record_batches(records, batch_size):
+    try:
+        # DuckDB releases the GIL while it works, so one worker writes batch N while this thread
+        # serialises batch N+1: the two costs overlap on two cores instead of adding up.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="load_records") as writer:
+            pending: Future[LoadResult] | None = None
+            for batch in record_batches(records, batch_size):
+                if pending is not None:
+                    result += pending.result()
+                pending = writer.submit(_load_batch, con, spec, batch, run_id, loaded_at, erased)
             if pending is not None:
                 result += pending.result()
-            pending = writer.submit(_load_batch, con, spec, batch, run_id, loaded_at)
-        if pending is not None:
-            result += pending.result()
+    finally:
+        if erased is not None:
+            con.unregister(_ERASED_VIEW)
     return result
 
 
@@ -159,11 +178,19 @@ def _load_batch(
     batch: pa.Table,
     run_id: str,
     loaded_at: datetime,
+    erased: ErasedKeys | None,
 ) -> LoadResult:
     con.register(_BATCH_VIEW, batch)
     con.begin()
     try:
         con.execute(f"create or replace temp table {_STAGE} as {staging_sql(spec, _BATCH_VIEW)}")
+        erased_skipped = 0
+        if erased is not None:
+            (erased_skipped,) = con.execute(
+                f"delete from {_STAGE} where _ord in "
+                f"({erased_records_sql(spec, _BATCH_VIEW, _ERASED_VIEW)})",
+                {"salt": erased.salt},
+            ).fetchone()
         (quarantined,) = con.execute(
             f"select count(*) from {_STAGE} where _reason is not null"
         ).fetchone()
@@ -181,9 +208,15 @@ def _load_batch(
         raise
     finally:
         con.unregister(_BATCH_VIEW)
-    loaded = batch.num_rows - quarantined
+    loaded = batch.num_rows - quarantined - erased_skipped
     return LoadResult(
-        batch.num_rows, loaded, quarantined, inserted, updated, loaded - inserted - updated
+        batch.num_rows,
+        loaded,
+        quarantined,
+        inserted,
+        updated,
+        loaded - inserted - updated,
+        erased_skipped,
     )
 
 

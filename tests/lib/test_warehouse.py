@@ -33,7 +33,7 @@ def rows(con, table: str, order: str = "1") -> list[dict]:
 
 
 def check(result: LoadResult) -> LoadResult:
-    assert result.fetched == result.loaded + result.quarantined
+    assert result.fetched == result.loaded + result.quarantined + result.erased_skipped
     assert result.loaded == result.inserted + result.updated + result.unchanged
     return result
 

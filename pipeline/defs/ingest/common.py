@@ -79,6 +79,8 @@ def ingest_result(
             "inserted": loaded.inserted,
             "updated": loaded.updated,
             "unchanged": loaded.unchanged,
+            # records of people erased on request (activation.erasures), deliberately not loaded
+            "erased_skipped": loaded.erased_skipped,
             "requests": stats.requests,
             "retried": stats.retries,
             "pages": stats.pages,

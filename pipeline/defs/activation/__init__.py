@@ -1,0 +1,1 @@
+"""Activation assets: what reaches the email platforms, and erasure requests."""

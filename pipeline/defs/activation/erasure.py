@@ -1,0 +1,86 @@
+"""The `erasure` job: forget a person everywhere (GDPR / CCPA), on request.
+
+Grain of the asset `[activation, erasures]`: one row per erasure request in
+`activation.erasures` (salted hashes only). Run config names a request file (emails or
+customer ids, one per line or CSV) or a Shopify `customers/redact` body; see
+`pipeline.lib.erasure_request`. Metadata holds counts only, never an email or an id.
+"""
+
+import dagster as dg
+
+from pipeline.defs.resources import KlaviyoResource, WarehouseResource
+from pipeline.lib.clients.http import ApiSession
+from pipeline.lib.clients.klaviyo_writes import KlaviyoWriteClient
+from pipeline.lib.erasure import erase_all
+from pipeline.lib.erasure_request import (
+    ErasureRequestError,
+    parse_redact_json,
+    parse_request_file,
+)
+
+KEY = ["activation", "erasures"]
+
+
+class ErasureConfig(dg.Config):
+    """Who to erase: exactly one of `request_path` and `payload`."""
+
+    request_path: str | None = None
+    """A request file: one email / customer_id / identity key per line, a CSV with `email`
+    and/or `customer_id` columns, or a `customers/redact` JSON body."""
+    payload: str | None = None
+    """A Shopify `customers/redact` webhook body, as JSON text. Dagster keeps run config in its
+    run history, email included: for real requests prefer `request_path`."""
+
+
+@dg.asset(
+    key=KEY,
+    description="Erasure requests processed (one row per request): the person deleted from "
+    "every warehouse table and a Klaviyo data-privacy deletion filed; only salted hashes of "
+    "their identifiers are kept, so later loads and backfills skip them.",
+    group_name="activation",
+    kinds={"duckdb", "klaviyo"},
+    owners=["team:data"],
+    pool="duckdb",
+)
+def erasures(
+    context: dg.AssetExecutionContext,
+    config: ErasureConfig,
+    klaviyo: KlaviyoResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    if (config.request_path is None) == (config.payload is None):
+        raise ErasureRequestError("give exactly one of request_path and payload")
+    if config.payload is not None:
+        requests = [parse_redact_json(config.payload)]
+    else:
+        requests = parse_request_file(config.request_path)
+    client = KlaviyoWriteClient(
+        klaviyo.api_url, klaviyo.api_key, ApiSession("Klaviyo", "KLAVIYO_API_KEY")
+    )
+    context.log.info(f"Processing {len(requests)} erasure request(s)")
+    with warehouse.connect() as con:
+        results = erase_all(con, requests, klaviyo=client, run_id=context.run.run_id)
+    deleted: dict[str, int] = {}
+    for result in results:
+        for table, count in result.deleted_rows.items():
+            deleted[table] = deleted.get(table, 0) + count
+    return dg.MaterializeResult(
+        metadata={
+            "requests": len(results),
+            "repeated_requests": sum(r.repeated for r in results),
+            "identities_found": sum(r.identities for r in results),
+            "rows_deleted": sum(deleted.values()),
+            "tables_with_deletions": len(deleted),
+            "deleted_rows_by_table": dg.MetadataValue.json(dict(sorted(deleted.items()))),
+            "klaviyo_deletion_requests": sum(r.klaviyo_deletions for r in results),
+        }
+    )
+
+
+erasure_job = dg.define_asset_job(
+    "erasure",
+    selection=dg.AssetSelection.assets(KEY),
+    executor_def=dg.in_process_executor,
+    description="Erase the people a request names from the warehouse and Klaviyo (request "
+    "file path or customers/redact payload in run config).",
+)

@@ -1,0 +1,124 @@
+"""Salted hashes of erased people's identifiers, and the table that keeps them.
+
+`activation.erasures` holds one row per erasure request: when it was asked for and processed,
+how many rows each table lost, how many Klaviyo deletion requests were filed, and the salted
+SHA-256 hashes of the person's identifiers (normalised email, Shopify customer and order ids,
+Klaviyo profile ids, CSV customer ids). Never the identifiers themselves: the table proves the
+erasure happened and lets every later load skip the person (`ErasedKeys`), nothing more.
+
+A hash is `sha256(salt ":" kind ":" value)`, the same in Python (`identifier_hash`) and in SQL
+(`hash_sql`), so the loader can compare a batch of records with one anti-join. The salt comes
+from `FORESIGHT_ERASURE_SALT`; without it the sandbox default below is used, which is fine for
+the sandbox and wrong for a real shop (anyone could hash a guessed email with a public salt).
+Changing the salt would make every stored hash useless, so each row records a fingerprint of
+the salt it was written with and `erased_keys` refuses to run with another one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+SALT_ENV = "FORESIGHT_ERASURE_SALT"
+SANDBOX_SALT = "foresight-sandbox-erasure-salt"
+TABLE = "activation.erasures"
+# Identifier kinds. Shopify ids are full GIDs ("gid://shopify/Customer/1"), so customers and
+# orders cannot collide; CSV customer ids are the file's own strings.
+KINDS = ("email", "shopify", "klaviyo", "files")
+_BLANK = " \t\r\n"
+
+_DDL = f"""
+create schema if not exists activation;
+create table if not exists {TABLE} (
+    request_id varchar primary key,
+    source varchar not null,
+    identifier_hashes varchar[] not null,
+    salt_fingerprint varchar not null,
+    requested_at timestamp not null,
+    processed_at timestamp not null,
+    deleted_rows json not null,
+    klaviyo_deletions integer not null,
+    run_id varchar not null
+)
+"""
+
+
+class ErasureSaltError(RuntimeError):
+    """The erasure salt differs from the one `activation.erasures` was written with."""
+
+
+def erasure_salt() -> str:
+    """The salt of identifier hashes, read when called (never at import)."""
+    return os.environ.get(SALT_ENV) or SANDBOX_SALT
+
+
+def salt_fingerprint(salt: str) -> str:
+    return hashlib.sha256(f"{salt}:fingerprint".encode()).hexdigest()
+
+
+def normalise_email(text: str | None) -> str | None:
+    """An email as a matching key: trimmed and lower-cased; blank is None (as dbt staging)."""
+    value = (text or "").strip(_BLANK).lower()
+    return value or None
+
+
+def identifier_hash(kind: str, value: str, salt: str) -> str:
+    """The salted hash of one identifier; `value` already normalised (see `normalise_email`)."""
+    if kind not in KINDS:
+        raise ValueError(f"identifier kind must be one of {KINDS}")
+    return hashlib.sha256(f"{salt}:{kind}:{value}".encode()).hexdigest()
+
+
+def hash_sql(kind: str, text: str, salt_param: str = "$salt") -> str:
+    """SQL for the salted hash of the text expression `text` (NULL when it is blank), normalised
+    as `identifier_hash` expects: emails trimmed and lower-cased, ids trimmed."""
+    if kind not in KINDS:
+        raise ValueError(f"identifier kind must be one of {KINDS}")
+    value = f"trim({text}, '{_BLANK}')"
+    if kind == "email":
+        value = f"lower({value})"
+    return f"sha256({salt_param} || ':{kind}:' || nullif({value}, ''))"
+
+
+def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_DDL)
+
+
+@dataclass(frozen=True)
+class ErasedKeys:
+    """Every stored identifier hash (one `key_hash` column) and the salt that made them."""
+
+    hashes: pa.Table
+    salt: str
+
+
+def erased_keys(con: duckdb.DuckDBPyConnection, salt: str | None = None) -> ErasedKeys | None:
+    """The hashes a load must skip, or None when nobody was ever erased (the common case, which
+    then costs loading nothing). Raises `ErasureSaltError` when the salt has changed."""
+    # fetchall, not fetchone: the loader goes on using `con` from its writer thread, where an
+    # unfinished result of this thread's would be an error.
+    [(exists,)] = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'activation' and table_name = 'erasures'"
+    ).fetchall()
+    if not exists:
+        return None
+    salt = salt if salt is not None else erasure_salt()
+    fingerprints = {
+        fp for (fp,) in con.execute(f"select distinct salt_fingerprint from {TABLE}").fetchall()
+    }
+    if not fingerprints:
+        return None
+    if fingerprints != {salt_fingerprint(salt)}:
+        raise ErasureSaltError(
+            f"{TABLE} was written with a different {SALT_ENV}: set the salt it was written "
+            "with, or erased people would be loaded again"
+        )
+    hashes = con.sql(
+        f"select distinct unnest(identifier_hashes) as key_hash from {TABLE}"
+    ).to_arrow_table()
+    return ErasedKeys(hashes, salt)
