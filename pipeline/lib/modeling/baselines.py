@@ -112,7 +112,7 @@ class Btyd:
         out.loc[data.index, "p_no_order"] = p_none
         out.loc[data.index, "p_order"] = 1 - p_none
         out.loc[data.index, "expected_orders"] = orders
-        out.loc[data.index, "expected_revenue"] = orders * spend
+        out.loc[data.index, "expected_revenue"] = np.maximum(orders * spend, 0.0)
         prospects_spend = float(np.median(spend))
         out.loc[~frame["has_ordered"], "expected_revenue"] = prospect_rate * prospects_spend
         return out
