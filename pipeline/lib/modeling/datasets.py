@@ -149,3 +149,18 @@ def subset(frame: pd.DataFrame, dates, label: str, population: np.ndarray | None
     if population is not None:
         mask &= population
     return frame.loc[mask]
+
+
+def censor_labels(frame: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Hide every label that was not yet known on `as_of` (a backtest must not see its future):
+    a horizon's columns wherever its window passes `as_of`, and next-order facts after it."""
+    frame = frame.copy()
+    as_of = pd.Timestamp(as_of)
+    for h in HORIZONS:
+        unknown = frame["as_of_date"] + pd.Timedelta(days=h) > as_of
+        frame.loc[unknown, [f"orders_next_{h}d", f"revenue_next_{h}d"]] = np.nan
+    frame.loc[frame["as_of_date"] + pd.Timedelta(days=90) > as_of, "is_churned"] = None
+    next_at = frame["as_of_date"] + pd.to_timedelta(frame["days_to_next_order"], unit="D")
+    unknown_next = next_at.isna() | (next_at >= as_of)
+    frame.loc[unknown_next, ["days_to_next_order", "next_order_category"]] = None
+    return frame
