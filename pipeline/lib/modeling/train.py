@@ -198,10 +198,15 @@ def _boost(
     )
 
 
+# The gap assumed when no customer has ordered twice yet (a brand-new shop): about two months,
+# the usual replenishment cycle of consumables; replaced by the shop's own median once it has one.
+NEW_SHOP_GAP_DAYS = 60.0
+
+
 def typical_gap(frame: pd.DataFrame) -> float:
     """The median of customers' mean gaps between orders: the prior for one-order customers."""
     gaps = frame["mean_gap_days"].dropna()
-    return float(gaps.median()) if len(gaps) else 60.0
+    return float(gaps.median()) if len(gaps) else NEW_SHOP_GAP_DAYS
 
 
 def expected_days_to_next_order(frame: pd.DataFrame, prior_gap: float) -> pd.Series:

@@ -10,10 +10,17 @@ from pipeline.lib.modeling.run import RunConfig
 from pipeline.lib.modeling.scoring import TierThresholds
 from pipeline.lib.modeling.workflow import score_and_write, train_and_register
 from tests.lib.modeling.conftest import FAST
+from tests.lib.modeling.synthetic import synthetic_frame
 
 
 @pytest.fixture(scope="module")
-def warehouse(frame, tmp_path_factory):
+def small():
+    return synthetic_frame(customers=600, weeks=34, seed=5)
+
+
+@pytest.fixture(scope="module")
+def warehouse(small, tmp_path_factory):
+    frame = small
     con = duckdb.connect(str(tmp_path_factory.mktemp("wh") / "warehouse.duckdb"))
     con.execute("create schema marts")
     features = frame.drop(columns=LABEL_COLUMNS).assign(
@@ -32,7 +39,7 @@ def warehouse(frame, tmp_path_factory):
     con.close()
 
 
-CONFIG = RunConfig(cltv_horizon=90, params=FAST, max_train_snapshots=8, fit_btyd=False)
+CONFIG = RunConfig(cltv_horizon=90, params=FAST, max_train_snapshots=6, fit_btyd=False)
 
 
 def test_train_score_and_check_end_to_end(warehouse, tmp_path):
