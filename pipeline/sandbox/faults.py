@@ -1,7 +1,8 @@
 """Fault injection for reliability tests: the failures real platform APIs produce.
 
 `--faults "429=0.1,5xx=0.05,slow=0.02,drop=0.02,malformed=0.01"` gives each API request
-(`/admin/api/...` and `/api/...`; never the sandbox's own `/sandbox/...`) an independent chance of:
+(`/admin/api/...`, `/api/...`, `/3.0/...`; never the sandbox's own `/sandbox/...`) an
+independent chance of:
 - 429: rejected with `Retry-After` before it reaches the API (nothing happens);
 - 5xx: a 500/502/503 before it reaches the API (nothing happens);
 - slow: answered after `slow_seconds` (default 2);
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 KINDS = ("429", "5xx", "slow", "drop", "malformed")
-FAULTED_PREFIXES = ("/admin/api/", "/api/")
+FAULTED_PREFIXES = ("/admin/api/", "/api/", "/3.0/")
 
 
 class FaultSpecError(ValueError):

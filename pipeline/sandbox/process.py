@@ -54,6 +54,7 @@ def use_sandbox_for_unconfigured_platforms(url: str) -> list[str]:
             "SHOPIFY_ACCESS_TOKEN": DEFAULT_API_TOKEN,
         },
         "Klaviyo": {"KLAVIYO_API_URL": url, "KLAVIYO_API_KEY": DEFAULT_API_TOKEN},
+        "Mailchimp": {"MAILCHIMP_API_URL": f"{url}/3.0", "MAILCHIMP_API_KEY": DEFAULT_API_TOKEN},
     }
     sandboxed = []
     for platform, settings in platforms.items():

@@ -1,4 +1,4 @@
-"""The sandbox HTTP server: Shopify and Klaviyo emulators over one simulated store, on 127.0.0.1.
+"""The sandbox HTTP server: Shopify, Klaviyo and Mailchimp emulators over one store, on 127.0.0.1.
 
 `open_sandbox` prepares everything a server needs (the store file, generated on first use; the
 view at `now`; the persistent platform state), `build_app` assembles the Starlette app, and
@@ -19,6 +19,7 @@ from starlette.routing import Route
 from pipeline.sandbox.context import DEFAULT_API_TOKEN, SandboxContext
 from pipeline.sandbox.faults import FaultInjector, FaultSpec
 from pipeline.sandbox.klaviyo_api import klaviyo_routes
+from pipeline.sandbox.mailchimp_api import mailchimp_routes
 from pipeline.sandbox.shopify_api import shopify_routes
 from pipeline.sandbox.simulator import StoreSpec, ensure_store
 from pipeline.sandbox.state import SandboxState
@@ -66,7 +67,7 @@ def open_sandbox(
 def build_app(
     ctx: SandboxContext, faults: FaultSpec | None = None, bulk_dir: Path | None = None
 ) -> Starlette:
-    """Both emulators, the read-only inspection endpoints, and fault injection around them.
+    """The emulators, the read-only inspection endpoints, and fault injection around them.
 
     `bulk_dir` holds Shopify bulk operation results (a temporary folder when not given).
     """
@@ -100,6 +101,7 @@ def build_app(
         Route("/sandbox/state", state),
         *shopify_routes(ctx, bulk_dir=bulk_dir),
         *klaviyo_routes(ctx),
+        *mailchimp_routes(ctx),
     ]
     app = Starlette(routes=routes)
     app.add_middleware(_RecordingFaultInjector, spec=faults, registry=injector)

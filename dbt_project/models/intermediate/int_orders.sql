@@ -56,6 +56,12 @@ shopify as (
         shopify_orders.financial_status,
         shopify_orders.is_refunded,
         shopify_orders.is_cancelled,
+        shopify_orders.cancelled_at,
+        -- Shopify stamps no time on `totalRefunded`; the order's last update is the earliest
+        -- moment the refund is certainly known, so point-in-time features use it.
+        case
+            when shopify_orders.refunded_amount > 0 then shopify_orders.updated_at
+        end as refund_known_at,
         shopify_orders.has_discount,
         shopify_orders.discount_codes
     from shopify_orders
@@ -88,6 +94,8 @@ files as (
         'paid' as financial_status,
         false as is_refunded,
         false as is_cancelled,
+        cast(null as timestamp) as cancelled_at,
+        cast(null as timestamp) as refund_known_at,
         false as has_discount,
         cast([] as varchar[]) as discount_codes
     from files_orders

@@ -1,7 +1,15 @@
-"""Platform API clients (no Dagster imports): Shopify GraphQL Admin, Klaviyo REST, shared HTTP."""
+"""Platform API clients (no Dagster imports): Shopify GraphQL Admin, Klaviyo REST, Mailchimp
+Marketing, shared HTTP."""
 
-from pipeline.lib.clients.http import ApiError, ApiSession, RejectedCredentialsError, RequestStats
+from pipeline.lib.clients.http import (
+    ApiError,
+    ApiSession,
+    RejectedCredentialsError,
+    RequestRejectedError,
+    RequestStats,
+)
 from pipeline.lib.clients.klaviyo import KlaviyoClient
+from pipeline.lib.clients.mailchimp import MailchimpClient, MemberOutcome, MemberUpsert
 from pipeline.lib.clients.shopify import SHOPIFY_ENTITIES, ShopifyClient
 
 __all__ = [
@@ -9,7 +17,11 @@ __all__ = [
     "ApiError",
     "ApiSession",
     "KlaviyoClient",
+    "MailchimpClient",
+    "MemberOutcome",
+    "MemberUpsert",
     "RejectedCredentialsError",
+    "RequestRejectedError",
     "RequestStats",
     "ShopifyClient",
 ]

@@ -42,6 +42,14 @@ class RejectedCredentialsError(ApiError):
     """The platform refused the credential (HTTP 401/403): retrying cannot help."""
 
 
+class RequestRejectedError(ApiError):
+    """The platform refused this one request (another HTTP 4xx): `status` is the HTTP status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 @dataclass
 class RequestStats:
     """What a session did: HTTP requests sent, re-sends, pages read, seconds spent throttled.
@@ -186,7 +194,9 @@ class ApiSession:
         if status >= 400:
             summary = self.scrub(_error_summary(response))
             response.close()
-            raise ApiError(f"{self.platform} refused a request with HTTP {status}: {summary}")
+            raise RequestRejectedError(
+                f"{self.platform} refused a request with HTTP {status}: {summary}", status
+            )
         return response
 
     def _with_retries(self, attempt: Callable[[], T]) -> T:
@@ -240,12 +250,20 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _error_summary(response: requests.Response) -> str:
-    """The platform's own words for a client error: JSON:API `detail`s, GraphQL `errors`."""
+    """The platform's own words for a client error: JSON:API `detail`s, GraphQL `errors`,
+    problem JSON's `title`/`detail` with its field `errors`."""
     try:
         body = response.json()
     except ValueError:
         return response.text or response.reason or "no details"
     errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(body, dict) and "title" in body and "detail" in body:
+        fields = [
+            f"{e.get('field')}: {e.get('message')}"
+            for e in errors or []
+            if isinstance(e, dict) and e.get("field")
+        ]
+        return "; ".join([f"{body['title']}: {body['detail']}", *fields])
     if isinstance(errors, list):
         parts = [
             str(e.get("detail") or e.get("message") or e.get("title") or e)

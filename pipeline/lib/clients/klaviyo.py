@@ -3,18 +3,22 @@
 Every collection is read by following `links.next` (an absolute URL carrying the page cursor)
 until it is absent, as Klaviyo's pagination guide prescribes. Filters use Klaviyo's syntax with
 unquoted ISO-8601 datetimes, e.g. `greater-or-equal(datetime,2024-01-01T00:00:00+00:00)`, and
-only the operators the endpoint allows (spec revision 2026-07-15, `filter` parameter).
+only the operators the endpoint allows (spec revision 2026-07-15, `filter` parameter). Every
+request first waits for a token bucket of its endpoint at Klaviyo's documented tier
+(`x-klaviyo-ratelimit`), so a long read or a sync paces itself instead of collecting 429s.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from pipeline.lib.clients.http import ApiError, ApiSession
+from pipeline.lib.clients.ratelimit import EndpointRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +28,32 @@ EVENT_PAGE = 1000  # get_events: page[size] max 1000
 LIST_PAGE = 10  # get_lists: page[size] max 10; get_metrics takes no page size
 
 
+def _tier(burst: int, steady: int, daily: int | None = None) -> dict[float, float]:
+    return {1.0: burst, 60.0: steady} | ({86400.0: daily} if daily else {})
+
+
+# operationId -> {window seconds: requests}; a test checks these against the spec.
+KLAVIYO_TIERS: dict[str, dict[float, float]] = {
+    "get_profiles": _tier(75, 750),
+    "get_events": _tier(350, 3500),
+    "get_metrics": _tier(10, 150),
+    "get_lists": _tier(75, 750),
+    "create_list": _tier(10, 150, 150),
+    "get_profile_ids_for_list": _tier(75, 750),
+    "add_profiles_to_list": _tier(10, 150),
+    "remove_profiles_from_list": _tier(10, 150),
+    "bulk_import_profiles": _tier(10, 150),
+    "get_bulk_import_profiles_job": _tier(10, 150),
+    "get_errors_for_bulk_import_profiles_job": _tier(10, 150),
+    "request_profile_deletion": _tier(3, 60),
+}
+
+
 class KlaviyoClient:
-    """A Klaviyo account's private API; `api_url` is the base URL, e.g. https://a.klaviyo.com."""
+    """A Klaviyo account's private API; `api_url` is the base URL, e.g. https://a.klaviyo.com.
+
+    `clock` drives the rate limiter (which sleeps through the session); tests inject it.
+    """
 
     def __init__(
         self,
@@ -33,12 +61,15 @@ class KlaviyoClient:
         api_key: str,
         session: ApiSession | None = None,
         revision: str = "2026-07-15",
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         base = api_url.rstrip("/")
         # Accept the base with or without the /api prefix every endpoint lives under.
         self.api_url = base.removesuffix("/api")
         self.session = session or ApiSession("Klaviyo", "KLAVIYO_API_KEY")
         self.session.add_secret(api_key)
+        self.limiter = EndpointRateLimiter(KLAVIYO_TIERS, clock=clock, sleep=self.session.sleep)
         self._origin = urlsplit(self.api_url)[:2]
         self._headers = {
             "Authorization": f"Klaviyo-API-Key {api_key}",
@@ -61,7 +92,7 @@ class KlaviyoClient:
             "additional-fields[profile]": "subscriptions",
             "page[size]": str(PROFILE_PAGE),
         }
-        for profile in self._collection("/api/profiles", params):
+        for profile in self._collection("get_profiles", "/api/profiles", params):
             updated = _parse((profile.get("attributes") or {}).get("updated"))
             # A record whose `updated` cannot be read is kept: quarantine judges it, not us.
             if updated is None or updated >= low:
@@ -75,20 +106,24 @@ class KlaviyoClient:
             "sort": "datetime",
             "page[size]": str(EVENT_PAGE),
         }
-        return self._collection("/api/events", params)
+        return self._collection("get_events", "/api/events", params)
 
     def fetch_lists(self) -> Iterator[dict[str, Any]]:
         """Every list of the account."""
-        return self._collection("/api/lists", {"page[size]": str(LIST_PAGE)})
+        return self._collection("get_lists", "/api/lists", {"page[size]": str(LIST_PAGE)})
 
     def fetch_metrics(self) -> Iterator[dict[str, Any]]:
         """Every metric (event type) of the account."""
-        return self._collection("/api/metrics", {})
+        return self._collection("get_metrics", "/api/metrics", {})
 
-    def _collection(self, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
+    def _collection(
+        self, operation: str, path: str, params: dict[str, str]
+    ) -> Iterator[dict[str, Any]]:
+        """Every resource of a collection, page by page; `operation` names its rate limit."""
         url: str | None = f"{self.api_url}{path}"
         query: dict[str, str] | None = params
         while url is not None:
+            self.limiter.acquire(operation)
             body = self.session.request_json("GET", url, params=query, headers=self._headers)
             self.session.stats.pages += 1
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):

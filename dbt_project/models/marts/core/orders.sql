@@ -41,6 +41,8 @@ sequenced as (
         orders.financial_status,
         orders.is_refunded,
         orders.is_cancelled,
+        orders.cancelled_at,
+        orders.refund_known_at,
         orders.has_discount,
         orders.discount_codes,
         coalesce(item_totals.item_count, 0) as item_count,

@@ -1,0 +1,138 @@
+{#-
+    Grain: one row per (customer_id, activity_date) on which something about the customer's
+    orders became known: an order placed, a refund known, an order cancelled. Each row carries
+    that day's changes and running totals up to and including the day, so a feature as of D
+    reads the totals of the customer's last activity day before D with one ASOF lookup instead
+    of a scan of their history.
+-#}
+{%- set categories = var('feature_categories') -%}
+
+with
+
+orders as (
+
+    select * from {{ ref('orders') }}
+    where customer_id is not null
+
+),
+
+order_quantities as (
+
+    select
+        order_id,
+        {% for category in categories -%}
+            coalesce(sum(quantity) filter (where category = '{{ category }}'), 0)
+                as quantity_{{ category }},
+        {% endfor -%}
+        coalesce(sum(quantity), 0) as quantity_total
+    from {{ ref('order_items') }}
+    group by order_id
+
+),
+
+-- An order counts from when it was placed until it is cancelled; a refund lowers revenue from
+-- when it is known. Refunds on cancelled orders are ignored: the cancellation removes the
+-- whole order.
+changes as (
+
+    select
+        orders.customer_id,
+        orders.ordered_at as changed_at,
+        orders.ordered_at as placed_at,
+        1 as placed_orders,
+        1 as orders,
+        cast(orders.total_amount as double) as revenue,
+        cast(orders.has_discount as integer) as discounted_orders,
+        0 as refunded_orders,
+        coalesce(orders.days_since_previous_order, 0) as gap_days,
+        power(coalesce(orders.days_since_previous_order, 0), 2) as gap_days_squared,
+        cast(orders.days_since_previous_order is not null as integer) as gaps,
+        {% for category in categories -%}
+            coalesce(order_quantities.quantity_{{ category }}, 0) as quantity_{{ category }},
+        {% endfor -%}
+        coalesce(order_quantities.quantity_total, 0) as quantity_total
+    from orders
+    left join order_quantities on orders.order_id = order_quantities.order_id
+
+    union all
+
+    select
+        customer_id,
+        refund_known_at as changed_at,
+        null as placed_at,
+        0 as placed_orders,
+        0 as orders,
+        -cast(refunded_amount as double) as revenue,
+        0 as discounted_orders,
+        1 as refunded_orders,
+        0 as gap_days,
+        0 as gap_days_squared,
+        0 as gaps,
+        {% for category in categories -%}
+            0 as quantity_{{ category }},
+        {% endfor -%}
+        0 as quantity_total
+    from orders
+    where refund_known_at is not null and not is_cancelled
+
+    union all
+
+    select
+        orders.customer_id,
+        orders.cancelled_at as changed_at,
+        null as placed_at,
+        0 as placed_orders,
+        -1 as orders,
+        -cast(orders.total_amount as double) as revenue,
+        -cast(orders.has_discount as integer) as discounted_orders,
+        0 as refunded_orders,
+        0 as gap_days,
+        0 as gap_days_squared,
+        0 as gaps,
+        {% for category in categories -%}
+            -coalesce(order_quantities.quantity_{{ category }}, 0) as quantity_{{ category }},
+        {% endfor -%}
+        -coalesce(order_quantities.quantity_total, 0) as quantity_total
+    from orders
+    left join order_quantities on orders.order_id = order_quantities.order_id
+    where orders.cancelled_at is not null
+
+),
+
+{%- set summed = ['placed_orders', 'orders', 'revenue', 'discounted_orders', 'refunded_orders',
+                  'gap_days', 'gap_days_squared', 'gaps', 'quantity_total'] -%}
+{%- for category in categories -%}
+    {%- do summed.append('quantity_' ~ category) -%}
+{%- endfor %}
+
+daily as (
+
+    select
+        customer_id,
+        cast(changed_at as date) as activity_date,
+        {% for column in summed -%}
+            sum({{ column }}) as {{ column }},
+        {% endfor -%}
+        max(placed_at) as last_placed_at
+    from changes
+    group by customer_id, cast(changed_at as date)
+
+),
+
+final as (
+
+    select
+        customer_id,
+        activity_date,
+        {% for column in summed -%}
+            sum({{ column }}) over customer_history as cumulative_{{ column }},
+        {% endfor -%}
+        max(last_placed_at) over customer_history as last_placed_at
+    from daily
+    window customer_history as (
+        partition by customer_id order by activity_date rows unbounded preceding
+    )
+
+)
+
+select * from final

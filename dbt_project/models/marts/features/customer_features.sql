@@ -1,0 +1,290 @@
+{#-
+    Grain: one row per (customer_id, as_of_date): what was known about the customer strictly
+    before the as-of date (see `before_as_of`). Built incrementally per as-of window (vars
+    `as_of_from` / `as_of_to`, which the Dagster partition passes): every date of the last
+    `feature_daily_days` days before the data's as-of date, and older dates only on the weekly
+    snapshot day, so the table equals a fresh build whatever the order of runs.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='as_of_date',
+    on_schema_change='append_new_columns',
+    post_hook=[
+        "delete from {{ this }} where as_of_date <= (select max(as_of_date) from {{ this }}) - "
+        ~ var('feature_daily_days') ~ " and isodow(as_of_date) != "
+        ~ var('feature_snapshot_isodow'),
+        "delete from {{ this }} where customer_id not in
+            (select customer_id from {{ ref('customers') }})",
+    ],
+) }}
+{%- set categories = var('feature_categories') -%}
+{%- set as_of_from = var('as_of_from', none) -%}
+{%- set as_of_to = var('as_of_to', none) -%}
+
+with
+
+customers as (
+
+    select
+        customer_id,
+        first_seen_at
+    from {{ ref('customers') }}
+
+),
+
+data_end as (
+
+    select as_of_date as data_as_of from {{ ref('int_as_of_date') }}
+
+),
+
+as_of_window as (
+
+    select
+        data_end.data_as_of,
+        {% if as_of_from is not none -%}
+            cast('{{ as_of_from }}' as date)
+        {%- else -%}
+            (select cast(min(customers.first_seen_at) as date) + 1 from customers)
+        {%- endif %} as window_from,
+        least(
+            {% if as_of_to is not none -%}
+                cast('{{ as_of_to }}' as date)
+            {%- else -%}
+                data_end.data_as_of
+            {%- endif %},
+            data_end.data_as_of
+        ) as window_to
+    from data_end
+
+),
+
+as_of_dates as (
+
+    select candidate_dates.as_of_date
+    from (
+        select
+            data_as_of,
+            cast(unnest(generate_series(window_from, window_to, interval 1 day)) as date)
+                as as_of_date
+        from as_of_window
+    ) as candidate_dates
+    where
+        candidate_dates.as_of_date > candidate_dates.data_as_of - {{ var('feature_daily_days') }}
+        or isodow(candidate_dates.as_of_date) = {{ var('feature_snapshot_isodow') }}
+
+),
+
+spine as (
+
+    select
+        customers.customer_id,
+        as_of_dates.as_of_date,
+        customers.first_seen_at,
+        as_of_dates.as_of_date - 7 as as_of_minus_7,
+        as_of_dates.as_of_date - 30 as as_of_minus_30,
+        as_of_dates.as_of_date - 90 as as_of_minus_90,
+        as_of_dates.as_of_date - 365 as as_of_minus_365
+    from customers
+    inner join as_of_dates
+        on {{ before_as_of('customers.first_seen_at', 'as_of_dates.as_of_date') }}
+
+),
+
+first_orders as (
+
+    select
+        customer_id,
+        min(ordered_at) as first_ordered_at
+    from {{ ref('orders') }}
+    where customer_id is not null
+    group by customer_id
+
+),
+
+checkouts as (
+
+    select
+        identities.customer_id,
+        checkouts.abandoned_at as started_at,
+        checkouts.completed_at
+    from {{ ref('stg_shopify__abandoned_checkouts') }} as checkouts
+    inner join {{ ref('int_customer_identities') }} as identities
+        on 'shopify:' || checkouts.shopify_customer_id = identities.identity_key
+
+),
+
+-- Started in the window and not completed before the as-of date.
+abandoned_checkouts as (
+
+    select
+        spine.customer_id,
+        spine.as_of_date,
+        count(*) filter (where checkouts.started_at >= spine.as_of_minus_7) as abandoned_7d,
+        count(*) as abandoned_30d
+    from spine
+    inner join checkouts
+        on
+            spine.customer_id = checkouts.customer_id
+            and {{ before_as_of('checkouts.started_at', 'spine.as_of_date') }}
+            and checkouts.started_at >= spine.as_of_minus_30
+            and not coalesce(
+                {{ before_as_of('checkouts.completed_at', 'spine.as_of_date') }}, false
+            )
+    group by spine.customer_id, spine.as_of_date
+
+),
+
+{%- set order_windows = {'now': 'as_of_date', '30': 'as_of_minus_30', '90': 'as_of_minus_90',
+                         '365': 'as_of_minus_365'} %}
+{%- set email_windows = {'now': 'as_of_date', '30': 'as_of_minus_30', '90': 'as_of_minus_90'} %}
+{%- set site_windows = {'now': 'as_of_date', '7': 'as_of_minus_7', '30': 'as_of_minus_30'} %}
+
+-- Running totals as of each window's start (ASOF: the customer's last activity day before
+-- it); a window's count is the difference between two of them.
+looked_up as (
+
+    select
+        spine.customer_id,
+        spine.as_of_date,
+        date_diff('day', spine.first_seen_at, spine.as_of_date) as days_since_first_seen,
+        coalesce(orders_now.cumulative_placed_orders, 0) > 0 as has_ordered,
+        {% for window in ['30', '90', '365'] -%}
+            {{ windowed_total('orders', 'orders', window) }} as orders_{{ window }}d,
+        {% endfor -%}
+        coalesce(orders_now.cumulative_orders, 0) as orders_lifetime,
+        {% for window in ['30', '90', '365'] -%}
+            round({{ windowed_total('orders', 'revenue', window) }}, 2) as revenue_{{ window }}d,
+        {% endfor -%}
+        round(coalesce(orders_now.cumulative_revenue, 0), 2) as revenue_lifetime,
+        orders_now.cumulative_gaps as gaps,
+        orders_now.cumulative_gap_days as gap_days,
+        orders_now.cumulative_gap_days_squared as gap_days_squared,
+        orders_now.cumulative_discounted_orders as discounted_orders,
+        orders_now.cumulative_refunded_orders as refunded_orders,
+        orders_now.cumulative_quantity_total as quantity_total,
+        {% for category in categories -%}
+            orders_now.cumulative_quantity_{{ category }} as quantity_{{ category }},
+        {% endfor -%}
+        [
+            {% for category in categories -%}
+                {
+                    'quantity': orders_now.cumulative_quantity_{{ category }},
+                    'category': '{{ category }}'
+                }{{ ',' if not loop.last }}
+            {% endfor %}
+        ] as category_quantities,
+        date_diff('second', first_orders.first_ordered_at, spine.as_of_date) / 86400.0
+            as days_since_first_order_raw,
+        date_diff('second', orders_now.last_placed_at, spine.as_of_date) / 86400.0
+            as days_since_last_order,
+        {% for window in ['30', '90'] -%}
+            {% for column in ['received', 'opened', 'clicked'] -%}
+                {{ windowed_total('emails', column, window) }} as emails_{{ column }}_{{ window }}d,
+            {% endfor -%}
+        {% endfor -%}
+        date_diff('second', emails_now.last_opened_at, spine.as_of_date) / 86400.0
+            as days_since_last_open,
+        date_diff('second', emails_now.last_clicked_at, spine.as_of_date) / 86400.0
+            as days_since_last_click,
+        emails_now.cumulative_opened_by_hour as opened_by_hour,
+        coalesce(emails_now.cumulative_received, 0) as emails_received_lifetime,
+        coalesce(emails_now.cumulative_unsubscribed, 0) as unsubscribes_lifetime,
+        {% for window in ['7', '30'] -%}
+            {{ windowed_total('site', 'product_views', window) }} as product_views_{{ window }}d,
+            {{ windowed_total('site', 'add_to_carts', window) }} as add_to_carts_{{ window }}d,
+        {% endfor -%}
+        coalesce(abandoned_checkouts.abandoned_7d, 0) as abandoned_checkouts_7d,
+        coalesce(abandoned_checkouts.abandoned_30d, 0) as abandoned_checkouts_30d
+    from spine
+    {% for family, windows, model in [
+        ('orders', order_windows, 'int_customer_order_days'),
+        ('emails', email_windows, 'int_customer_email_days'),
+        ('site', site_windows, 'int_customer_site_days')] -%}
+        {% for name, start in windows.items() -%}
+            asof left join {{ ref(model) }} as {{ family }}_{{ name }}
+                on
+                    spine.customer_id = {{ family }}_{{ name }}.customer_id
+                    and {{ before_as_of(family ~ '_' ~ name ~ '.activity_date', 'spine.' ~ start) }}
+        {% endfor -%}
+    {% endfor -%}
+    left join first_orders on spine.customer_id = first_orders.customer_id
+    left join abandoned_checkouts
+        on
+            spine.customer_id = abandoned_checkouts.customer_id
+            and spine.as_of_date = abandoned_checkouts.as_of_date
+
+),
+
+final as (
+
+    select
+        customer_id,
+        as_of_date,
+        cast(days_since_first_seen as integer) as days_since_first_seen,
+        has_ordered,
+        cast(orders_30d as integer) as orders_30d,
+        cast(orders_90d as integer) as orders_90d,
+        cast(orders_365d as integer) as orders_365d,
+        cast(orders_lifetime as integer) as orders_lifetime,
+        revenue_30d,
+        revenue_90d,
+        revenue_365d,
+        revenue_lifetime,
+        round(revenue_lifetime / nullif(orders_lifetime, 0), 2) as avg_order_value,
+        case when has_ordered then days_since_first_order_raw end as days_since_first_order,
+        days_since_last_order,
+        gap_days / nullif(gaps, 0) as mean_gap_days,
+        -- sample spread of the gaps from running sums (needs two gaps, i.e. three orders)
+        case
+            when gaps >= 2
+                then sqrt(greatest(
+                    (gap_days_squared - gap_days * gap_days / gaps) / (gaps - 1), 0
+                ))
+        end as sd_gap_days,
+        days_since_last_order / nullif(gap_days / nullif(gaps, 0), 0) as recency_gap_ratio,
+        discounted_orders / nullif(orders_lifetime, 0) as discount_order_share,
+        refunded_orders / nullif(orders_lifetime, 0) as refund_order_share,
+        {% for category in categories -%}
+            quantity_{{ category }} / nullif(quantity_total, 0)
+                as share_{{ category }},
+        {% endfor -%}
+        case
+            when quantity_total > 0 then list_max(category_quantities).category
+        end as top_category,
+        {% for window in ['30', '90'] -%}
+            cast(emails_received_{{ window }}d as integer) as emails_received_{{ window }}d,
+            cast(emails_opened_{{ window }}d as integer) as emails_opened_{{ window }}d,
+            cast(emails_clicked_{{ window }}d as integer) as emails_clicked_{{ window }}d,
+            emails_opened_{{ window }}d / nullif(emails_received_{{ window }}d, 0)
+                as open_rate_{{ window }}d,
+            emails_clicked_{{ window }}d / nullif(emails_received_{{ window }}d, 0)
+                as click_rate_{{ window }}d,
+        {% endfor -%}
+        days_since_last_open,
+        days_since_last_click,
+        {% for window in ['7', '30'] -%}
+            cast(product_views_{{ window }}d as integer) as product_views_{{ window }}d,
+            cast(add_to_carts_{{ window }}d as integer) as add_to_carts_{{ window }}d,
+        {% endfor -%}
+        cast(abandoned_checkouts_7d as integer) as abandoned_checkouts_7d,
+        cast(abandoned_checkouts_30d as integer) as abandoned_checkouts_30d,
+        -- hour of day (UTC) with most opens; the earliest such hour on a tie
+        case
+            when list_max(opened_by_hour) > 0
+                then cast(list_position(opened_by_hour, list_max(opened_by_hour)) - 1 as integer)
+        end as preferred_open_hour,
+        -- Consent as evidenced before the date: an unsubscribe or spam complaint, else having
+        -- been sent marketing email. The profile's current consent is not used: it may have
+        -- changed since.
+        case
+            when unsubscribes_lifetime > 0 then 'unsubscribed'
+            when emails_received_lifetime > 0 then 'subscribed'
+            else 'never_subscribed'
+        end as email_consent
+    from looked_up
+
+)
+
+select * from final

@@ -1,0 +1,32 @@
+"""Safe, idempotent sync of segments and scores to email platforms (no Dagster imports).
+
+`run.sync` plans the changes against the ledger (`plan`, `ledger`), checks the blast radius
+(`blast_radius`) and sends them through a `destinations.Destination` such as
+`klaviyo_destination.KlaviyoDestination`.
+"""
+
+from pipeline.lib.sync.blast_radius import BlastRadiusExceeded, BlastRadiusPolicy
+from pipeline.lib.sync.destinations import Destination
+from pipeline.lib.sync.klaviyo_destination import KlaviyoDestination
+from pipeline.lib.sync.ledger import SyncLedger
+from pipeline.lib.sync.plan import AcknowledgedState, SyncPlan, build_plan, summarize
+from pipeline.lib.sync.records import DesiredContact, Member, Outcome, PropertyWrite
+from pipeline.lib.sync.run import SyncResult, sync
+
+__all__ = [
+    "AcknowledgedState",
+    "BlastRadiusExceeded",
+    "BlastRadiusPolicy",
+    "DesiredContact",
+    "Destination",
+    "KlaviyoDestination",
+    "Member",
+    "Outcome",
+    "PropertyWrite",
+    "SyncLedger",
+    "SyncPlan",
+    "SyncResult",
+    "build_plan",
+    "summarize",
+    "sync",
+]

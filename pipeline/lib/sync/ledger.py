@@ -1,0 +1,185 @@
+"""The sync ledger in the warehouse: what each destination acknowledged, and every row's outcome.
+
+Tables (schema `activation`), keyed so a re-run converges:
+- `sync_state`: one row per destination × customer — the destination's contact id and the hash
+  of the properties it last acknowledged.
+- `sync_memberships`: one row per destination × group × customer for memberships *we* added:
+  `pending` from just before the add is sent until it is acknowledged (`added`). A crash in
+  between leaves `pending`, which counts as ours (so it can be removed) but not as confirmed (so
+  the add is re-sent; adding a member twice changes nothing).
+- `sync_ledger`: one row per run × contact × action (× target group) with its outcome (`ok`,
+  `error`, `skipped`) and plain-language error; customer ids only, never emails.
+
+Each acknowledged batch is written in one transaction through an Arrow scan (never executemany).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import duckdb
+import pyarrow as pa
+
+from pipeline.lib.sync.plan import AcknowledgedState, Membership
+from pipeline.lib.sync.records import Action, Member, Outcome
+
+SCHEMA = "activation"
+_BATCH = "_sync_batch"
+_DDL = f"""
+create schema if not exists {SCHEMA};
+create table if not exists {SCHEMA}.sync_state (
+    destination varchar not null, customer_id varchar not null, contact_id varchar,
+    properties_hash varchar not null, acknowledged_at timestamp not null, run_id varchar not null,
+    primary key (destination, customer_id));
+create table if not exists {SCHEMA}.sync_memberships (
+    destination varchar not null, group_name varchar not null, customer_id varchar not null,
+    contact_id varchar, status varchar not null, updated_at timestamp not null,
+    run_id varchar not null, primary key (destination, group_name, customer_id));
+create table if not exists {SCHEMA}.sync_ledger (
+    run_id varchar not null, destination varchar not null, customer_id varchar not null,
+    action varchar not null, target varchar not null, outcome varchar not null,
+    error varchar, recorded_at timestamp not null);
+"""
+
+
+class SyncLedger:
+    """The ledger of one destination on an open warehouse connection (used outside any
+    transaction; each write is its own)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, destination: str) -> None:
+        self.con = con
+        self.destination = destination
+        con.execute(_DDL)
+
+    def load_state(self) -> AcknowledgedState:
+        """Everything this destination acknowledged, and every membership we added."""
+        state = AcknowledgedState()
+        rows = self.con.execute(
+            f"select customer_id, contact_id, properties_hash from {SCHEMA}.sync_state"
+            " where destination = ?",
+            [self.destination],
+        ).fetchall()
+        state.contacts = {customer: (contact, digest) for customer, contact, digest in rows}
+        rows = self.con.execute(
+            f"select group_name, customer_id, contact_id, status from {SCHEMA}.sync_memberships"
+            " where destination = ?",
+            [self.destination],
+        ).fetchall()
+        for group, customer, contact, status in rows:
+            state.memberships.setdefault(group, {})[customer] = Membership(
+                contact, status == "added"
+            )
+        return state
+
+    def mark_pending(self, group: str, members: Sequence[Member], run_id: str) -> None:
+        """Record adds about to be sent, so a crash after sending still knows they are ours."""
+        batch = pa.table(
+            {
+                "customer_id": _strings([m.customer_id for m in members]),
+                "contact_id": _strings([m.contact_id for m in members]),
+            }
+        )
+        with self._transaction(batch):
+            self.con.execute(
+                f"""insert into {SCHEMA}.sync_memberships
+                select ?, ?, customer_id, contact_id, 'pending', ?, ? from {_BATCH}
+                on conflict do nothing""",
+                [self.destination, group, _now(), run_id],
+            )
+
+    def record(
+        self,
+        run_id: str,
+        action: Action,
+        outcomes: Sequence[Outcome],
+        *,
+        group: str = "",
+        hashes: Mapping[str, str] | None = None,
+    ) -> None:
+        """Write one acknowledged batch: its ledger rows and the state they imply.
+
+        `hashes` (customer_id -> properties hash) is required for `set_properties`.
+        """
+        batch = pa.table(
+            {
+                "customer_id": _strings([o.customer_id for o in outcomes]),
+                "outcome": _strings([o.status for o in outcomes]),
+                "contact_id": _strings([o.contact_id for o in outcomes]),
+                "error": _strings([o.error for o in outcomes]),
+                "properties_hash": _strings([(hashes or {}).get(o.customer_id) for o in outcomes]),
+            }
+        )
+        now = _now()
+        common = {"destination": self.destination, "group": group, "now": now, "run": run_id}
+        with self._transaction(batch):
+            self.con.execute(
+                f"""insert into {SCHEMA}.sync_ledger
+                select $run, $destination, customer_id, $action, $group, outcome, error, $now
+                from {_BATCH}""",
+                common | {"action": action},
+            )
+            if action == "set_properties":
+                self._acknowledge_properties(common)
+            elif action == "add_to_group":
+                self._acknowledge_adds(common)
+            else:
+                self.con.execute(
+                    f"""delete from {SCHEMA}.sync_memberships
+                    where destination = $destination and group_name = $group
+                      and customer_id in (select customer_id from {_BATCH} where outcome = 'ok')""",
+                    {k: common[k] for k in ("destination", "group")},
+                )
+
+    def _acknowledge_properties(self, params: dict) -> None:
+        self.con.execute(
+            f"""insert into {SCHEMA}.sync_state
+            select $destination, customer_id, contact_id, properties_hash, $now, $run
+            from {_BATCH} where outcome = 'ok'
+            on conflict do update set contact_id = coalesce(excluded.contact_id, contact_id),
+                properties_hash = excluded.properties_hash,
+                acknowledged_at = excluded.acknowledged_at, run_id = excluded.run_id""",
+            {k: params[k] for k in ("destination", "now", "run")},
+        )
+
+    def _acknowledge_adds(self, params: dict) -> None:
+        # Confirmed adds become `added`; skipped ones were never sent, so they are not ours.
+        # Failed ones stay `pending`: the call may have reached the destination.
+        self.con.execute(
+            f"""update {SCHEMA}.sync_memberships as m
+            set status = 'added', contact_id = coalesce(b.contact_id, m.contact_id),
+                updated_at = $now, run_id = $run
+            from {_BATCH} as b
+            where m.destination = $destination and m.group_name = $group
+              and m.customer_id = b.customer_id and b.outcome = 'ok'""",
+            params,
+        )
+        self.con.execute(
+            f"""delete from {SCHEMA}.sync_memberships
+            where destination = $destination and group_name = $group and status = 'pending'
+              and customer_id in (select customer_id from {_BATCH} where outcome = 'skipped')""",
+            {k: params[k] for k in ("destination", "group")},
+        )
+
+    @contextmanager
+    def _transaction(self, batch: pa.Table) -> Iterator[None]:
+        """`batch` visible as `_sync_batch` inside one transaction, rolled back on any error."""
+        self.con.register(_BATCH, batch)
+        self.con.begin()
+        try:
+            yield
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        finally:
+            self.con.unregister(_BATCH)
+
+
+def _strings(values: list) -> pa.Array:
+    return pa.array(values, pa.string())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)

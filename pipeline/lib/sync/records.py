@@ -1,0 +1,113 @@
+"""The records a sync passes around: desired contacts, planned writes, and their outcomes.
+
+Grain: one `DesiredContact` per customer (what the destination should hold for them); one
+`PropertyWrite` per contact whose properties changed; one `Member` per contact × group change;
+one `Outcome` per contact × action a destination acknowledged, failed or skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+Action = Literal["set_properties", "add_to_group", "remove_from_group"]
+Status = Literal["ok", "error", "skipped"]
+
+
+@dataclass(frozen=True)
+class DesiredContact:
+    """What one customer should look like in a destination.
+
+    `contact_id` is the destination's own id when known (Klaviyo profile id), else None and the
+    destination matches by `email`. `segments` are the groups the person should be in (holdout
+    members already left out by the caller); consent decides whether they may join any.
+    """
+
+    customer_id: str
+    email: str | None
+    contact_id: str | None
+    can_receive_email_marketing: bool
+    properties: Mapping[str, Any]
+    segments: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A contact to add to or remove from a group; at least one of email and contact_id."""
+
+    customer_id: str
+    email: str | None
+    contact_id: str | None
+
+
+@dataclass(frozen=True)
+class PropertyWrite:
+    """Properties to set on a contact, with the hash the ledger stores once acknowledged."""
+
+    customer_id: str
+    email: str | None
+    contact_id: str | None
+    properties: Mapping[str, Any]
+    properties_hash: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one contact × action; `contact_id` is the destination's id when known.
+
+    `error` is plain language without emails or keys: it goes to the ledger.
+    """
+
+    customer_id: str
+    status: Status
+    contact_id: str | None = None
+    error: str | None = None
+
+
+def canonical_properties(customer_id: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """Properties as JSON values: dates become ISO strings, numpy values Python ones and pandas'
+    missing values null; anything else that is not a JSON scalar or a list of scalars is a
+    `ValueError` naming the customer and the property."""
+    clean: dict[str, Any] = {}
+    for name, value in properties.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"customer {customer_id}: property names must be non-empty strings")
+        if isinstance(value, list | tuple | np.ndarray):
+            clean[name] = [_scalar(customer_id, name, item) for item in value]
+        else:
+            clean[name] = _scalar(customer_id, name, value)
+    return clean
+
+
+def properties_hash(properties: Mapping[str, Any]) -> str:
+    """A stable hash of canonical properties: key order and list/tuple do not matter."""
+    text = json.dumps(properties, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _scalar(customer_id: str, name: str, value: Any) -> Any:
+    if isinstance(value, np.generic):
+        # Rows read through pandas carry numpy scalars (int64 is not an int).
+        value = value.item()
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None  # pandas' missing number
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and math.isinf(value):
+        raise ValueError(f"customer {customer_id}: property '{name}' is {value}, not a number")
+    if isinstance(value, str | bool | int | float):
+        return value
+    raise ValueError(
+        f"customer {customer_id}: property '{name}' is a {type(value).__name__}; "
+        "use a string, number, boolean, date, null or a list of those"
+    )

@@ -1,0 +1,204 @@
+"""The sync plan (a pure diff) and the blast-radius check, on hand-made states."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from pipeline.lib.sync.blast_radius import (
+    BlastRadiusExceeded,
+    BlastRadiusPolicy,
+    check_blast_radius,
+)
+from pipeline.lib.sync.plan import AcknowledgedState, Membership, build_plan, summarize
+from pipeline.lib.sync.records import DesiredContact, canonical_properties, properties_hash
+
+
+def contact(n: int, *segments: str, consent: bool = True, **properties) -> DesiredContact:
+    return DesiredContact(
+        customer_id=f"c{n:03d}",
+        email=f"person{n}@example.com",
+        contact_id=f"P{n:03d}",
+        can_receive_email_marketing=consent,
+        properties={"score": n / 100, **properties},
+        segments=frozenset(segments),
+    )
+
+
+def acknowledged(contacts: list[DesiredContact], *, confirmed: bool = True) -> AcknowledgedState:
+    """The state after a sync that acknowledged exactly `contacts`."""
+    state = AcknowledgedState()
+    for c in contacts:
+        digest = properties_hash(canonical_properties(c.customer_id, c.properties))
+        state.contacts[c.customer_id] = (c.contact_id, digest)
+        if c.can_receive_email_marketing:
+            for group in c.segments:
+                membership = Membership(c.contact_id, confirmed)
+                state.memberships.setdefault(group, {})[c.customer_id] = membership
+    return state
+
+
+def ids(members) -> list[str]:
+    return [m.customer_id for m in members]
+
+
+def test_first_plan_writes_everyone_and_lists_only_marketable_people():
+    desired = [contact(1, "vip"), contact(2, "vip", consent=False), contact(3, "vip", "lapsed")]
+    plan = build_plan(desired, AcknowledgedState())
+    assert ids(plan.property_writes) == ["c001", "c002", "c003"]
+    assert {g: ids(m) for g, m in plan.adds.items()} == {
+        "lapsed": ["c003"],
+        "vip": ["c001", "c003"],
+    }
+    assert plan.removes == {} and plan.consent_held_back == {"vip": 1}
+    assert plan.planned == 6
+
+
+def test_nothing_changed_plans_nothing():
+    desired = [contact(1, "vip"), contact(2, "vip", consent=False), contact(3, "lapsed")]
+    plan = build_plan(desired, acknowledged(desired))
+    assert plan.property_writes == [] and plan.adds == {} and plan.removes == {}
+    assert plan.planned == 0
+
+
+def test_only_changed_properties_are_written_and_key_order_does_not_matter():
+    before = [contact(1, tier="high", reasons=["a", "b"]), contact(2, tier="low")]
+    state = acknowledged(before)
+    reordered = DesiredContact(
+        "c001",
+        "person1@example.com",
+        "P001",
+        True,
+        {"reasons": ("a", "b"), "tier": "high", "score": 0.01},
+    )
+    plan = build_plan([reordered, contact(2, tier="medium")], state)
+    assert ids(plan.property_writes) == ["c002"]
+    assert plan.property_writes[0].properties["tier"] == "medium"
+
+
+def test_losing_consent_removes_only_the_memberships_we_added():
+    before = [contact(1, "vip", "lapsed"), contact(2, "vip")]
+    state = acknowledged(before)
+    plan = build_plan([contact(1, "vip", "lapsed", consent=False), contact(2, "vip")], state)
+    assert {g: ids(m) for g, m in plan.removes.items()} == {"lapsed": ["c001"], "vip": ["c001"]}
+    assert plan.consent_removals == {"lapsed": {"c001"}, "vip": {"c001"}}
+    assert plan.adds == {}
+
+
+def test_memberships_the_ledger_does_not_hold_are_never_removed():
+    # c002 is in no segment and the ledger never added them anywhere: nothing to remove, even
+    # if a marketer put them on one of our lists by hand.
+    desired = [contact(1, "vip"), contact(2)]
+    plan = build_plan(desired, acknowledged([contact(1, "vip"), contact(2)]))
+    assert plan.removes == {} and plan.adds == {}
+
+
+def test_people_who_left_the_desired_state_leave_our_groups():
+    state = acknowledged([contact(1, "vip"), contact(2, "vip")])
+    plan = build_plan([contact(1, "vip")], state)
+    assert {g: ids(m) for g, m in plan.removes.items()} == {"vip": ["c002"]}
+    assert plan.removes["vip"][0].contact_id == "P002" and plan.removes["vip"][0].email is None
+
+
+def test_a_pending_add_is_resent_when_wanted_and_removed_when_not():
+    state = acknowledged([contact(1, "vip"), contact(2, "vip")], confirmed=False)
+    plan = build_plan([contact(1, "vip"), contact(2)], state)
+    assert ids(plan.adds["vip"]) == ["c001"] and ids(plan.removes["vip"]) == ["c002"]
+
+
+def test_bad_input_is_a_clear_error_or_a_reported_skip():
+    with pytest.raises(ValueError, match="c001 appears twice"):
+        build_plan([contact(1), contact(1)], AcknowledgedState())
+    with pytest.raises(ValueError, match="property 'nested' is a dict"):
+        build_plan([contact(1, nested={"a": 1})], AcknowledgedState())
+    with pytest.raises(ValueError, match="property 'score' is inf"):
+        build_plan([contact(1, score=float("inf"))], AcknowledgedState())
+    nobody = DesiredContact("c009", None, None, True, {}, frozenset({"vip"}))
+    plan = build_plan([nobody], AcknowledgedState())
+    assert [(o.customer_id, o.status, o.error) for o in plan.rejected] == [
+        ("c009", "skipped", "no email and no contact id")
+    ]
+    assert plan.adds == {} and plan.property_writes == []
+
+
+def test_properties_from_pandas_rows_become_json_values():
+    clean = canonical_properties(
+        "c1",
+        {
+            "n": np.int64(3),
+            "missing": float("nan"),
+            "at": datetime(2024, 8, 29, 6),
+            "reasons": np.array(["a", "b"]),
+        },
+    )
+    assert clean == {"n": 3, "missing": None, "at": "2024-08-29T06:00:00", "reasons": ["a", "b"]}
+    json.dumps(clean, allow_nan=False)
+
+
+def test_the_summary_counts_per_group_and_carries_no_emails():
+    desired = [contact(n, "vip", consent=n % 4 != 0) for n in range(1, 30)]
+    summary = summarize(build_plan(desired, AcknowledgedState()), sample_size=5)
+    assert summary["groups"]["vip"] == {
+        "adds": 22,
+        "removes": 0,
+        "consent_removals": 0,
+        "held_back_for_consent": 7,
+    }
+    assert len(summary["sample"]) == 5 and "@" not in json.dumps(summary)
+
+
+# -- blast radius --------------------------------------------------------------------------
+
+
+def population(n: int, vip_every: int) -> list[DesiredContact]:
+    return [contact(i, *(["vip"] if i % vip_every == 0 else [])) for i in range(n)]
+
+
+STRICT = BlastRadiusPolicy(max_share=0.2, min_changes=0)
+
+
+def test_an_oversized_change_is_blocked_with_its_numbers():
+    before = population(100, vip_every=2)  # 50 in vip
+    after = population(100, vip_every=3)  # 34 in vip: 33 leave, 17 join
+    state = acknowledged(before)
+    plan = build_plan(after, state)
+    with pytest.raises(BlastRadiusExceeded) as blocked:
+        check_blast_radius(plan, state, STRICT)
+    message = str(blocked.value)
+    assert "50 of 100 contacts (50.0%) would change list membership" in message
+    assert "group 'vip' would change by 50 of 50 members (100.0%)" in message
+    assert "allow_large_change" in message
+    override = BlastRadiusPolicy(max_share=0.2, min_changes=0, allow_large_change=True)
+    assert len(check_blast_radius(plan, state, override)) == 2
+
+
+def test_a_small_change_passes_and_the_first_sync_is_exempt():
+    before = population(100, vip_every=2)
+    after = [*before[:-2], contact(98), contact(99, "vip")]  # c098 leaves vip, c099 joins
+    state = acknowledged(before)
+    assert check_blast_radius(build_plan(after, state), state, STRICT) == []
+    first = AcknowledgedState()
+    assert check_blast_radius(build_plan(after, first), first, STRICT) == []
+
+
+def test_min_changes_keeps_small_segments_from_blocking():
+    before = [contact(i, "vip" if i < 5 else "other") for i in range(100)]
+    after = [contact(i, "vip" if i < 2 else "other") for i in range(100)]
+    state = acknowledged(before)
+    plan = build_plan(after, state)
+    with pytest.raises(BlastRadiusExceeded, match="'vip' would change by 3 of 5"):
+        check_blast_radius(plan, state, STRICT)
+    assert check_blast_radius(plan, state, BlastRadiusPolicy(max_share=0.2, min_changes=3)) == []
+
+
+def test_consent_removals_and_a_new_group_never_block():
+    before = population(100, vip_every=1)
+    state = acknowledged(before)
+    # Half the people unsubscribe, and a brand-new segment takes in everyone.
+    after = [contact(i, "vip", "new", consent=i % 2 == 0) for i in range(100)]
+    plan = build_plan(after, state)
+    assert len(plan.removes["vip"]) == 50 and len(plan.adds["new"]) == 50
+    assert check_blast_radius(plan, state, STRICT) == []

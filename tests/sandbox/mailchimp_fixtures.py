@@ -1,0 +1,44 @@
+"""A Mailchimp emulator over the tiny Klaviyo test store, reached through a Starlette TestClient.
+
+The store's 30 people (see `klaviyo_fixtures`) become 28 members: person 5 has no email and
+person 7 an invalid one. Consent cycles SUBSCRIBED / UNSUBSCRIBED / NEVER_SUBSCRIBED by person
+number, and persons 4, 14 and 24 hard-bounced (cleaned).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from pipeline.sandbox.context import SandboxContext
+from pipeline.sandbox.mailchimp_api import ConnectionLimiter, mailchimp_routes
+from pipeline.sandbox.mailchimp_audience import audience_id
+from pipeline.sandbox.shopify_resolvers import ShopInfo
+from tests.sandbox.klaviyo_fixtures import TOKEN, email_of, make_ctx
+
+LIST_ID = audience_id(ShopInfo().name)
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+N_MEMBERS = 28
+
+
+def md5(email: str) -> str:
+    return hashlib.md5(email.strip().lower().encode()).hexdigest()
+
+
+def person_email(n: int) -> str:
+    return email_of(n).strip().lower()
+
+
+def make_client(ctx: SandboxContext | None = None, limiter: ConnectionLimiter | None = None):
+    app = Starlette(routes=mailchimp_routes(ctx or make_ctx(), limiter))
+    return TestClient(app, headers=AUTH)
+
+
+def member_url(email: str, suffix: str = "") -> str:
+    return f"/3.0/lists/{LIST_ID}/members/{md5(email)}{suffix}"
+
+
+def put_body(email: str, **extra) -> dict:
+    return {"email_address": email, "status_if_new": "transactional", **extra}
