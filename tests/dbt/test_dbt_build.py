@@ -7,11 +7,7 @@ order-history CSV import whose emails are case variants of platform customers' a
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -19,38 +15,18 @@ import pytest
 
 from pipeline.lib.csv_orders import read_order_csv
 from pipeline.lib.raw_records import RAW_TABLES
-from pipeline.lib.settings import PROJECT_ROOT
 from pipeline.lib.warehouse import connect, load_records
 from pipeline.sandbox.store import StoreView
 from tests.conftest import SMALL_STORE
+from tests.dbt.dbt_helpers import dbt_build
 from tests.defs.ingest_helpers import HISTORY, ingest, sandbox
 
 pytestmark = pytest.mark.integration
 
-DBT_DIR = PROJECT_ROOT / "dbt_project"
 # The sandbox's default clock: the day after the ingested history.
 NOW = datetime.combine(SMALL_STORE.end, datetime.min.time())
 CSV_PEOPLE = 3  # platform people who also appear in the imported order history
 AS_OF = date(2024, 5, 1)  # a day inside the history, for the point-in-time rebuild
-
-
-def _dbt_build(warehouse: Path, work: Path, *args: str) -> list[dict]:
-    """`dbt build` on `warehouse`, as a subprocess the way Dagster runs it (dbt-duckdb keeps its
-    database open in the process that ran it). Its own target and log folders: the project's
-    `target/` holds the manifest Dagster loads. Returns the run results."""
-    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DO_NOT_TRACK": "1"}
-    command = [
-        str(Path(sys.executable).parent / "dbt"),
-        "build",
-        "--project-dir", str(DBT_DIR),
-        "--profiles-dir", str(DBT_DIR),
-        "--target-path", str(work / "target"),
-        "--log-path", str(work / "logs"),
-        *args,
-    ]  # fmt: skip
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
-    return json.loads((work / "target" / "run_results.json").read_text())["results"]
 
 
 def _import_csv(warehouse: Path, tmp: Path, store: StoreView) -> list[tuple[int, str]]:
@@ -80,7 +56,7 @@ def built(tmp_path_factory, small_store_path):
     warehouse = root / "warehouse.duckdb"
     with sandbox(root / "sandbox") as url:
         assert ingest(url, warehouse, *HISTORY).success
-    first = _dbt_build(warehouse, root / "first")
+    first = dbt_build(warehouse, root / "first")
     with connect(warehouse, read_only=True) as con:
         without_files = con.execute(
             "select (select count(*) from staging.stg_files__orders),"
@@ -88,12 +64,12 @@ def built(tmp_path_factory, small_store_path):
         ).fetchone()
     store = StoreView(small_store_path, NOW)
     legacy = _import_csv(warehouse, root, store)
-    second = _dbt_build(warehouse, root / "second")
+    second = dbt_build(warehouse, root / "second")
     # The customer view as of a day inside the history, rebuilt alone (as a Dagster subset
     # run would) in a copy: the pinned date must reach the mart, and later orders not count.
     pinned_warehouse = root / "pinned.duckdb"
     shutil.copy(warehouse, pinned_warehouse)
-    pinned = _dbt_build(
+    pinned = dbt_build(
         pinned_warehouse,
         root / "pinned",
         *("--select", "customers", "--vars", f"as_of_date: {AS_OF}"),

@@ -87,11 +87,13 @@ class Btyd:
         data = btyd_inputs(frame)
         if len(data) < 2 or (data["frequency"] > 0).sum() < 2:
             raise ValueError("BG/NBD needs at least two customers with repeat orders")
-        bgnbd = BetaGeoModel(data=data[["customer_id", "frequency", "recency", "T"]])
-        bgnbd.fit(method="map", progressbar=False)
+        bgnbd = BetaGeoModel()
+        bgnbd.fit(data[["customer_id", "frequency", "recency", "T"]], method="map",
+                  progressbar=False)  # fmt: skip
         repeat = data.loc[data["frequency"] > 0]
-        gamma_gamma = GammaGammaModel(data=repeat[["customer_id", "frequency", "monetary_value"]])
-        gamma_gamma.fit(method="map", progressbar=False)
+        gamma_gamma = GammaGammaModel()
+        gamma_gamma.fit(repeat[["customer_id", "frequency", "monetary_value"]], method="map",
+                        progressbar=False)  # fmt: skip
         return cls(bgnbd, gamma_gamma, prospect_rates)
 
     def predict(self, frame: pd.DataFrame, horizon: int) -> pd.DataFrame:

@@ -87,6 +87,11 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     missing = sorted(set(FEATURES) - set(frame.columns))
     if missing:
         raise ValueError(f"customer features lack the contract's columns: {missing}")
+    for column, levels in (("top_category", CATEGORIES), ("email_consent", CONSENT_LEVELS)):
+        unknown = set(frame[column].dropna().astype(str)) - set(levels)
+        if unknown:
+            # A category the models were not built for would silently become "missing".
+            raise ValueError(f"{column} has values outside {levels}: {sorted(unknown)}")
     frame = frame.copy()
     frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
     frame["has_ordered"] = frame["has_ordered"].astype(bool)

@@ -114,12 +114,12 @@ def train_and_register(
         else:
             row["data_start"], row["data_end"] = result.split.window
             row["artefact_path"] = str(save_model(result.model, folder, name))
+            champion_metrics = _champion_metrics(con, result, frame)
             decision = decide(
-                name, result.metrics, result.baseline_metrics,
-                _champion_metrics(con, result, frame), tolerance,
-            )  # fmt: skip
+                name, result.metrics, result.baseline_metrics, champion_metrics, tolerance
+            )
             row |= {"score_source": "lightgbm", "is_champion": decision.promote,
-                    "decision": ("promoted: " if decision.promote else "kept champion: ")
+                    "decision": _outcome(decision.promote, champion_metrics is not None)
                     + decision.reason}  # fmt: skip
             summary.plots.update(task_plots(result))
         summary.rows.append(row)
@@ -132,6 +132,14 @@ def train_and_register(
     summary.report_path = write_report(folder, version, sections, summary.plots)
     summary.seconds = (datetime.now() - began).total_seconds()
     return summary
+
+
+def _outcome(promoted: bool, has_champion: bool) -> str:
+    if promoted:
+        return "promoted: "
+    if has_champion:
+        return "kept champion: "
+    return "not promoted, BTYD/rules score until a model is: "
 
 
 @dataclass

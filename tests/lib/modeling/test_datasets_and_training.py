@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from pipeline.lib.modeling.baselines import Btyd
-from pipeline.lib.modeling.datasets import check_horizon, labelled_snapshots, time_split
+from pipeline.lib.modeling.datasets import check_horizon, labelled_snapshots, prepare, time_split
 from pipeline.lib.modeling.run import RunConfig, train_task
 from pipeline.lib.modeling.train import expected_days_to_next_order, tasks
 from tests.lib.modeling.conftest import FAST
@@ -31,6 +31,13 @@ def test_unknown_horizon_is_a_clear_error():
         check_horizon(60)
     with pytest.raises(ValueError, match="no label column"):
         RunConfig(purchase_horizon=14)
+
+
+def test_a_category_the_models_do_not_know_is_a_clear_error(frame):
+    top = frame["top_category"].astype(object).replace("tea", "cocoa")
+    renamed = frame.assign(top_category=top)
+    with pytest.raises(ValueError, match=r"top_category has values outside .*\['cocoa'\]"):
+        prepare(renamed)
 
 
 def test_classifiers_beat_the_recency_frequency_baseline(run):
