@@ -29,8 +29,10 @@ class TrainingConfig(dg.Config):
     churn_horizon_days: int = 90
     cltv_horizon_days: int = 365
     seed: int = 7
-    num_leaves: int = 31
-    learning_rate: float = 0.05
+    num_leaves: int = 15
+    max_depth: int = 4
+    """Shallow trees keep per-customer reasons (TreeSHAP) affordable at a million customers."""
+    learning_rate: float = 0.1
     n_estimators: int = 400
     min_child_samples: int = 50
     max_train_snapshots: int = 26
@@ -47,6 +49,7 @@ class TrainingConfig(dg.Config):
             cltv_horizon=self.cltv_horizon_days,
             params=ModelParams(
                 num_leaves=self.num_leaves,
+                max_depth=self.max_depth,
                 learning_rate=self.learning_rate,
                 n_estimators=self.n_estimators,
                 min_child_samples=self.min_child_samples,

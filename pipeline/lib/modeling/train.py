@@ -28,10 +28,17 @@ from pipeline.lib.modeling.datasets import CATEGORIES, FEATURES, feature_matrix
 
 @dataclass(frozen=True)
 class ModelParams:
-    """LightGBM hyper-parameters and the run's seed."""
+    """LightGBM hyper-parameters and the run's seed.
 
-    num_leaves: int = 31
-    learning_rate: float = 0.05
+    Shallow trees on purpose: explaining a score (TreeSHAP, `pred_contrib`) costs about
+    leaves × depth² per tree and row, and daily scoring explains every customer. On the 10k
+    sandbox store depth 4 / 15 leaves scores ~10× faster than unlimited depth / 31 leaves with
+    the same test log loss (customer behaviour here is smooth in recency and frequency).
+    """
+
+    num_leaves: int = 15
+    max_depth: int = 4
+    learning_rate: float = 0.1
     n_estimators: int = 400
     min_child_samples: int = 50
     early_stopping_rounds: int = 30
@@ -41,6 +48,7 @@ class ModelParams:
         return {
             "objective": objective,
             "num_leaves": self.num_leaves,
+            "max_depth": self.max_depth,
             "learning_rate": self.learning_rate,
             "min_child_samples": self.min_child_samples,
             "feature_fraction": 0.9,
