@@ -61,6 +61,7 @@ erase: setup
 
 bench: setup
 	$(RUN) python -m bench
+	$(RUN) python -m bench.models
 
 clean:
 	rm -rf data $(FORESIGHT_DAGSTER_STORAGE) dbt_project/target dbt_project/logs artefacts

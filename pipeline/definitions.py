@@ -6,12 +6,24 @@ from pipeline.defs.activation.erasure import erasure_job, erasures
 from pipeline.defs.ingest.files import files_orders
 from pipeline.defs.ingest.klaviyo import klaviyo_assets
 from pipeline.defs.ingest.shopify import shopify_assets
-from pipeline.defs.jobs import daily_refresh, import_order_csv
+from pipeline.defs.jobs import daily_refresh, import_order_csv, weekly_retrain
+from pipeline.defs.ml.checks import score_checks
+from pipeline.defs.ml.score import customer_scores
+from pipeline.defs.ml.train import model_runs
 from pipeline.defs.resources import default_resources
 from pipeline.defs.transform.dbt import dbt_model_assets, dbt_resource
 
 defs = dg.Definitions(
-    assets=[*shopify_assets, *klaviyo_assets, files_orders, *dbt_model_assets, erasures],
-    jobs=[daily_refresh, import_order_csv, erasure_job],
+    assets=[
+        *shopify_assets,
+        *klaviyo_assets,
+        files_orders,
+        *dbt_model_assets,
+        model_runs,
+        customer_scores,
+        erasures,
+    ],
+    asset_checks=score_checks,
+    jobs=[daily_refresh, import_order_csv, weekly_retrain, erasure_job],
     resources={**default_resources(), "dbt": dbt_resource()},
 )

@@ -1,4 +1,5 @@
-"""Jobs: the daily refresh of every source, and the one-off import of an order CSV."""
+"""Jobs: the daily refresh of every source, the one-off import of an order CSV, and the weekly
+retrain of the customer models."""
 
 import dagster as dg
 
@@ -18,4 +19,12 @@ import_order_csv = dg.define_asset_job(
     selection=dg.AssetSelection.assets(["files", "orders"]),
     executor_def=dg.in_process_executor,
     description="Import an order-history CSV export into raw_files.orders (path in run config).",
+)
+
+weekly_retrain = dg.define_asset_job(
+    "weekly_retrain",
+    selection=dg.AssetSelection.assets(["ml", "model_runs"], ["ml", "customer_scores"]),
+    executor_def=dg.in_process_executor,
+    description="Retrain, evaluate and register the customer models, then rescore everyone "
+    "with the champions (horizons, as-of date, hyper-parameters and seeds in run config).",
 )

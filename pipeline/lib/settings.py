@@ -22,3 +22,9 @@ def warehouse_path() -> Path:
 def sandbox_data_dir() -> Path:
     """Where the sandbox keeps its generated stores and the platform state clients write."""
     return PROJECT_ROOT / "data" / "sandbox"
+
+
+def artefacts_dir() -> Path:
+    """Where model artefacts and reports go (env `FORESIGHT_ARTEFACTS_DIR`; never committed)."""
+    path = Path(os.environ.get("FORESIGHT_ARTEFACTS_DIR") or "artefacts")
+    return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()

@@ -4,9 +4,11 @@ Grain and meaning of each model are in its yml. dbt sources are named like the i
 keys (`[source, table]`), so lineage from raw tables to marts joins by itself. dbt runs as a
 subprocess that opens the same warehouse file, in the `duckdb` pool like every writer.
 
-Three asset groups of models, run in this order: everything upstream of the point-in-time
-features (rebuilt whole), `customer_features` (incremental, one daily partition per as-of
-date, the partition window passed as vars), and what reads the features (rebuilt whole).
+Four sets of models, so that each runs as one step and the graph has no cycle between steps:
+everything upstream of the point-in-time features (rebuilt whole), `customer_features`
+(incremental, one daily partition per as-of date, the partition window passed as vars), what
+reads the features (labels, cohorts: what training reads), and what reads the ML scores
+(segments and their KPIs, after scoring).
 """
 
 import json
@@ -29,6 +31,7 @@ dbt_project = DbtProject(
 # Unit tests check model logic against fixtures; `make test` runs them, runs do not.
 UNIT_TESTS = "resource_type:unit_test"
 FEATURES = "customer_features"
+SCORES = "source:ml+"  # everything reading the ML stage's tables
 
 
 class ForesightTranslator(DagsterDbtTranslator):
@@ -77,7 +80,7 @@ _COMMON = dict(
 )
 
 
-@dbt_assets(name="dbt_core_models", exclude=f"{UNIT_TESTS} {FEATURES}+", **_COMMON)
+@dbt_assets(name="dbt_core_models", exclude=f"{UNIT_TESTS} {FEATURES}+ {SCORES}", **_COMMON)
 def foresight_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
@@ -103,7 +106,10 @@ def foresight_dbt_features(
 
 
 @dbt_assets(
-    name="dbt_feature_readers", select=f"{FEATURES}+", exclude=f"{UNIT_TESTS} {FEATURES}", **_COMMON
+    name="dbt_feature_readers",
+    select=f"{FEATURES}+",
+    exclude=f"{UNIT_TESTS} {FEATURES} {SCORES}",
+    **_COMMON,
 )
 def foresight_dbt_feature_readers(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
@@ -112,7 +118,20 @@ def foresight_dbt_feature_readers(
     yield from _build(context, dbt, warehouse)
 
 
-dbt_model_assets = [foresight_dbt_models, foresight_dbt_features, foresight_dbt_feature_readers]
+@dbt_assets(name="dbt_score_readers", select=SCORES, exclude=UNIT_TESTS, **_COMMON)
+def foresight_dbt_score_readers(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    """Segments, segment history and KPIs over the latest scores: after scoring, each run."""
+    yield from _build(context, dbt, warehouse)
+
+
+dbt_model_assets = [
+    foresight_dbt_models,
+    foresight_dbt_features,
+    foresight_dbt_feature_readers,
+    foresight_dbt_score_readers,
+]
 
 
 def dbt_resource() -> DbtCliResource:

@@ -1,0 +1,166 @@
+"""`python -m bench.models`: how good the models are on the sandbox store, and how fast.
+
+    python -m bench.models [--customers 10000] [--days 730] [--seed 1] [--data-dir data/bench]
+        [--warehouse PATH] [--cltv-horizons 365 90] [--train-customers 100000]
+        [--scoring-rows 1000000]
+
+The store is ingested and built into a fresh warehouse (or `--warehouse` names an already built
+one of the same store, copied first). One training run as production runs it, then every
+metric on each task's held-out test snapshot for our model, the baselines fitted in that run
+and the ceiling — scores from the true simulated traits as of the same date. All scorers are
+judged on the same rows: the test rows whose customer resolves to one simulated person.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from bench.model_speed import time_scoring, time_training
+from bench.truth_scores import customer_people, truth_scores
+from pipeline.lib.modeling.datasets import CATEGORIES, load_scoring_frame, load_training_frame
+from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics
+from pipeline.lib.modeling.run import (
+    RunConfig,
+    TaskResult,
+    add_btyd_baseline,
+    train_all,
+    train_task,
+)
+from pipeline.lib.modeling.train import tasks
+from pipeline.lib.modeling.workflow import latest_feature_date
+from pipeline.lib.warehouse import connect
+from pipeline.sandbox.simulator import StoreSpec, ensure_store
+
+COLUMNS = {
+    "binary": ["roc_auc", "pr_auc", "log_loss", "brier", "ece", "top_decile_lift"],
+    "amount": ["normalised_gini", "spearman", "decile_mape", "total_ratio", "mae"],
+    "multiclass": ["accuracy"],
+}
+
+
+def ceiling(result: TaskResult, truth: pd.DataFrame) -> pd.Series:
+    """The truth's score for the task's label, by customer_id."""
+    h, name = result.task.horizon, result.task.name
+    column = {"purchase": f"p_order_{h}", "churn": f"p_no_order_{h}", "cltv": f"revenue_{h}"}
+    if name == "category":
+        return truth.set_index("customer_id")["top_category"].map(CATEGORIES.index)
+    return truth.set_index("customer_id")[column[name]]
+
+
+def metrics(kind: str, actual, predicted) -> dict:
+    if kind == "binary":
+        return classification_metrics(actual, predicted)
+    if kind == "amount":
+        return amount_metrics(actual, predicted)
+    return {"accuracy": float((actual == predicted).mean()), "n": len(actual)}
+
+
+def quality_rows(label: str, result: TaskResult, truth: pd.DataFrame):
+    """(task label, scorer, metrics) for the model, each baseline and the ceiling."""
+    test = result.test.assign(ceiling=result.test["customer_id"].map(ceiling(result, truth)))
+    matched = test.loc[test["ceiling"].notna()]
+    # p10/p90 are a range, judged by coverage, not scorers of the expected amount.
+    scorers = [c for c in test.columns if c not in ("customer_id", "actual", "p10", "p90")]
+    for scorer in scorers:
+        yield label, scorer, metrics(result.task.kind, matched["actual"], matched[scorer])
+    yield label, f"(test rows without a simulated person: {len(test) - len(matched)})", None
+
+
+def print_table(kind: str, rows: list) -> None:
+    names = COLUMNS[kind]
+    print(f"\n{'task':<26} {'scorer':<12} {'n':>6} " + " ".join(f"{n:>15}" for n in names))
+    for label, scorer, values in rows:
+        if values is None:
+            print(f"{label:<26} {scorer}")
+            continue
+        cells = " ".join(f"{values[n]:>15.4f}" for n in names)
+        print(f"{label:<26} {scorer:<12} {values['n']:>6} {cells}")
+
+
+def train(frame: pd.DataFrame, cltv_horizons: list[int]) -> dict[str, TaskResult]:
+    """The production run (first CLTV horizon), plus CLTV alone at each other horizon."""
+    config = RunConfig(cltv_horizon=cltv_horizons[0])
+    run = train_all(frame, config)
+    results = dict(run.results)
+    for h in cltv_horizons[1:]:
+        [cltv] = [t for t in tasks(30, 90, h) if t.name == "cltv"]
+        result = results[f"cltv@{h}"] = train_task(frame, cltv, config)
+        if result.model is not None:
+            add_btyd_baseline(result, frame, run.prospect_rates)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=730)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data-dir", type=Path, default=Path("data/bench"))
+    parser.add_argument("--warehouse", type=Path, help="an already built warehouse of the store")
+    parser.add_argument("--cltv-horizons", type=int, nargs="+", default=[365, 90])
+    parser.add_argument("--train-customers", type=int, default=100_000)
+    parser.add_argument("--scoring-rows", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+    # pymc/pytensor and scipy talk (BLAS, deprecations, constant inputs): keep the table legible.
+    warnings.filterwarnings("ignore")
+    spec = StoreSpec(seed=args.seed, customers=args.customers, days=args.days)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    store = ensure_store(spec, args.data_dir / "stores")
+    began = time.perf_counter()
+    if args.warehouse:
+        warehouse = shutil.copy(args.warehouse, args.data_dir / "models-warehouse.duckdb")
+    else:
+        from bench.warehouse import build_warehouse  # after the filter: Dagster warns on import
+
+        warehouse = build_warehouse(spec, args.data_dir)
+    print(f"store {spec.customers} customers × {spec.days} days (seed {spec.seed}); warehouse "
+          f"ready in {time.perf_counter() - began:.0f}s", flush=True)  # fmt: skip
+    with connect(Path(warehouse), read_only=True) as con:
+        as_of = latest_feature_date(con)
+        began = time.perf_counter()
+        frame = load_training_frame(con, as_of)
+        load_seconds = time.perf_counter() - began
+        scoring_frame = load_scoring_frame(con, as_of)
+    began = time.perf_counter()
+    results = train(frame, args.cltv_horizons)
+    train_seconds = time.perf_counter() - began
+    people = customer_people(store, Path(warehouse))
+    by_kind: dict[str, list] = {kind: [] for kind in COLUMNS}
+    truths: dict[pd.Timestamp, pd.DataFrame] = {}
+    for label, result in results.items():
+        if result.model is None:
+            print(f"{label}: falls back to BTYD/rules ({result.fallback_reason})")
+            continue
+        name = f"{label} (test {result.split.test:%Y-%m-%d})"
+        test_date = result.split.test
+        if test_date not in truths:
+            truths[test_date] = truth_scores(store, people, test_date)
+        by_kind[result.task.kind].extend(quality_rows(name, result, truths[test_date]))
+    for kind, rows in by_kind.items():
+        print_table(kind, rows)
+    print(f"\ntraining on {len(frame)} labelled rows as of {as_of}: load {load_seconds:.1f}s, "
+          f"train (every task, baselines, extra CLTV horizons) {train_seconds:.1f}s")  # fmt: skip
+    if args.train_customers:
+        timing = time_training(frame, args.train_customers, 52, RunConfig())
+        print(f"training run, {timing.customers} customers × {timing.snapshots} weekly "
+              f"snapshots ({timing.rows} rows, tiled): {timing.seconds:.0f}s; "
+              f"LightGBM fit per task {timing.tasks}", flush=True)  # fmt: skip
+    models = {r.task.name: r.model for r in results.values() if r.model is not None}
+    if args.scoring_rows and {"purchase", "churn", "cltv"} <= set(models):
+        speed = time_scoring(scoring_frame, models, args.scoring_rows,
+                             args.data_dir / "scoring-bench.duckdb")  # fmt: skip
+        print(f"scoring {speed.rows} customers (tiled): scores and reasons "
+              f"{speed.score_seconds:.0f}s, write {speed.write_seconds:.0f}s, "
+              f"{speed.rows_per_second:,.0f} rows/s")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

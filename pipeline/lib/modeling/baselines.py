@@ -1,0 +1,125 @@
+"""Baselines every model must beat, fitted in the same run on the same data.
+
+- Recency/frequency logistic regression for the classifiers (inputs: log days since the last
+  order or since first seen, log lifetime orders, has ordered).
+- Naive run-rate for CLTV: revenue of the last 365 days per day of tenure, times the horizon.
+- BG/NBD + Gamma-Gamma (pymc-marketing's `clv` module, MAP fit) for purchase counts, P(order),
+  P(no order) and CLTV. BTYD models people who have bought: prospects get the prospects'
+  first-order rate seen in training (`prospect_rates`), and no churn score (they have no order).
+
+The BTYD models are fitted on one snapshot's history (frequency = repeat orders, recency =
+first→last order, T = first order→as-of, in days), which is all they need; they never see labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+
+def _rf_inputs(frame: pd.DataFrame) -> np.ndarray:
+    since = frame["days_since_last_order"].fillna(frame["days_since_first_seen"])
+    return np.column_stack(
+        [
+            np.log1p(since.clip(lower=0).to_numpy()),
+            np.log1p(frame["orders_lifetime"].fillna(0).to_numpy()),
+            frame["has_ordered"].astype(float).to_numpy(),
+        ]
+    )
+
+
+@dataclass
+class RecencyFrequencyLogistic:
+    """P(label) from recency and frequency alone."""
+
+    model: LogisticRegression | None = None
+
+    def fit(self, frame: pd.DataFrame, y: np.ndarray) -> RecencyFrequencyLogistic:
+        self.model = LogisticRegression(max_iter=1000).fit(_rf_inputs(frame), y)
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.model.predict_proba(_rf_inputs(frame))[:, 1]
+
+
+def run_rate(frame: pd.DataFrame, horizon: int) -> np.ndarray:
+    """Expected revenue in `horizon` days if the customer keeps last year's daily spend."""
+    tenure = frame["days_since_first_seen"].clip(lower=1, upper=365)
+    return (frame["revenue_365d"].fillna(0).clip(lower=0) / tenure * horizon).to_numpy()
+
+
+def btyd_inputs(frame: pd.DataFrame) -> pd.DataFrame:
+    """BG/NBD and Gamma-Gamma inputs of customers with an order, in days."""
+    buyers = frame.loc[frame["has_ordered"]]
+    first = buyers["days_since_first_order"].clip(lower=0)
+    last = buyers["days_since_last_order"].clip(lower=0)
+    frequency = (buyers["orders_lifetime"] - 1).clip(lower=0)
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(len(buyers)),
+            "frequency": frequency.to_numpy(),
+            "recency": np.where(frequency > 0, (first - last).clip(lower=0), 0.0),
+            # T must be positive and at least recency; an order placed on the as-of day is 0.
+            "T": np.maximum(first.to_numpy(), 0.5),
+            "monetary_value": buyers["avg_order_value"].fillna(0).clip(lower=0.01).to_numpy(),
+        },
+        index=buyers.index,
+    )
+
+
+@dataclass
+class Btyd:
+    """BG/NBD + Gamma-Gamma fitted (MAP) on one snapshot's order history."""
+
+    bgnbd: object
+    gamma_gamma: object
+    prospect_rates: dict[int, float]
+    """Horizon (days) → share of prospects who placed a first order within it (training)."""
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, prospect_rates: dict[int, float]) -> Btyd:
+        # Imported here: pymc-marketing takes seconds to import, and only BTYD needs it.
+        from pymc_marketing.clv import BetaGeoModel, GammaGammaModel
+
+        data = btyd_inputs(frame)
+        if len(data) < 2 or (data["frequency"] > 0).sum() < 2:
+            raise ValueError("BG/NBD needs at least two customers with repeat orders")
+        bgnbd = BetaGeoModel()
+        bgnbd.fit(data[["customer_id", "frequency", "recency", "T"]], method="map",
+                  progressbar=False)  # fmt: skip
+        repeat = data.loc[data["frequency"] > 0]
+        gamma_gamma = GammaGammaModel()
+        gamma_gamma.fit(repeat[["customer_id", "frequency", "monetary_value"]], method="map",
+                        progressbar=False)  # fmt: skip
+        return cls(bgnbd, gamma_gamma, prospect_rates)
+
+    def predict(self, frame: pd.DataFrame, horizon: int) -> pd.DataFrame:
+        """Per row of `frame`: expected orders and revenue in `horizon` days, P(≥1 order) and
+        P(no order); prospects get their horizon's first-order rate and no churn probability."""
+        prospect_rate = self.prospect_rates.get(horizon, 0.0)
+        data = btyd_inputs(frame)
+        out = pd.DataFrame(index=frame.index, dtype=float)
+        out["p_order"] = prospect_rate
+        out["p_no_order"] = np.nan
+        out["expected_orders"] = prospect_rate
+        out["expected_revenue"] = 0.0
+        if data.empty:
+            return out
+        p_none = _flat(self.bgnbd.expected_probability_no_purchase(t=horizon, data=data))
+        orders = _flat(self.bgnbd.expected_purchases(data=data, future_t=horizon))
+        spend = _flat(self.gamma_gamma.expected_customer_spend(data=data))
+        out.loc[data.index, "p_no_order"] = p_none
+        out.loc[data.index, "p_order"] = 1 - p_none
+        out.loc[data.index, "expected_orders"] = orders
+        out.loc[data.index, "expected_revenue"] = np.maximum(orders * spend, 0.0)
+        prospects_spend = float(np.median(spend))
+        out.loc[~frame["has_ordered"], "expected_revenue"] = prospect_rate * prospects_spend
+        return out
+
+
+def _flat(values) -> np.ndarray:
+    """A MAP fit's (chain=1, draw=1, customer) array as one vector."""
+    return np.asarray(values).reshape(-1)

@@ -1,0 +1,198 @@
+"""One training run: for each task, split by time, fit LightGBM and its baselines on the same
+rows, and measure all of them on the held-out test snapshot.
+
+A task falls back to BTYD/rules for scoring (no LightGBM model) when its history is shorter than
+the horizon plus two snapshots, or when a class of its label has fewer than
+`min_class_examples` training rows; the run records why.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pipeline.lib.modeling.baselines import Btyd, RecencyFrequencyLogistic, run_rate
+from pipeline.lib.modeling.datasets import (
+    CATEGORIES,
+    TimeSplit,
+    check_horizon,
+    labelled_snapshots,
+    subset,
+    time_split,
+)
+from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics, interval_coverage
+from pipeline.lib.modeling.train import (
+    ModelParams,
+    Task,
+    TrainedModel,
+    expected_days_to_next_order,
+    fit_model,
+    tasks,
+    typical_gap,
+)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a training run depends on besides the data."""
+
+    purchase_horizon: int = 30
+    churn_horizon: int = 90
+    cltv_horizon: int = 365
+    params: ModelParams = field(default_factory=ModelParams)
+    max_train_snapshots: int = 26
+    max_train_rows: int = 400_000
+    min_class_examples: int = 100
+    fit_btyd: bool = True
+
+    def __post_init__(self) -> None:
+        for horizon in (self.purchase_horizon, self.churn_horizon, self.cltv_horizon):
+            check_horizon(horizon)
+
+
+@dataclass
+class TaskResult:
+    """A task's outcome: its model (None on fallback), split, and test predictions/metrics."""
+
+    task: Task
+    model: TrainedModel | None = None
+    split: TimeSplit | None = None
+    fallback_reason: str | None = None
+    metrics: dict = field(default_factory=dict)
+    baseline_metrics: dict[str, dict] = field(default_factory=dict)
+    test: pd.DataFrame | None = None  # actual and predicted columns, for the report
+    train_rows: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class TrainingRun:
+    results: dict[str, TaskResult]
+    prior_gap: float
+    prospect_rates: dict[int, float]
+    next_order_mae_days: float | None = None
+
+
+def prospect_rates(frame: pd.DataFrame, horizons) -> dict[int, float]:
+    """Share of prospects who ordered within each horizon, over every labelled snapshot."""
+    prospects = frame.loc[~frame["has_ordered"]]
+    rates = {}
+    for h in horizons:
+        observed = prospects[f"orders_next_{h}d"].dropna()
+        rates[h] = float((observed > 0).mean()) if len(observed) else 0.0
+    return rates
+
+
+def _sample(rows: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
+    return rows if len(rows) <= limit else rows.sample(limit, random_state=seed).sort_index()
+
+
+def train_task(frame: pd.DataFrame, task: Task, config: RunConfig) -> TaskResult:
+    result = TaskResult(task)
+    result.split = split = time_split(
+        labelled_snapshots(frame, task.label), task.horizon,
+        max_train_snapshots=config.max_train_snapshots,
+    )  # fmt: skip
+    if split is None:
+        result.fallback_reason = f"history shorter than the {task.horizon}-day horizon"
+        return result
+    population = task.population(frame)
+    if task.kind == "multiclass":
+        # Only next orders placed before the test window began may teach the model.
+        known_by = frame["as_of_date"] + pd.to_timedelta(frame["days_to_next_order"], unit="D")
+        population = population & ((known_by < split.test) | (frame["as_of_date"] == split.test))
+    train = _sample(
+        subset(frame, split.train, task.label, population),
+        config.max_train_rows,
+        config.params.seed,
+    )
+    valid = subset(frame, split.validation, task.label, population)
+    test = subset(frame, split.test, task.label, population)
+    y_train = task.target(train)
+    if task.kind == "amount":
+        counts = [int((y_train > 0).sum())]
+    else:
+        classes = 2 if task.kind == "binary" else len(CATEGORIES)
+        counts = np.bincount(y_train.astype(int), minlength=classes)
+    if min(counts) < config.min_class_examples:
+        result.fallback_reason = (
+            f"a label class has fewer than {config.min_class_examples} training examples"
+        )
+        return result
+    began = time.perf_counter()
+    result.model = fit_model(task, train, valid, config.params)
+    result.seconds = time.perf_counter() - began
+    result.train_rows = len(train)
+    result.test = _evaluate(result, train, test)
+    return result
+
+
+def _evaluate(result: TaskResult, train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
+    task, model = result.task, result.model
+    actual = task.target(test)
+    out = pd.DataFrame({"customer_id": test["customer_id"].to_numpy(), "actual": actual})
+    if task.kind == "binary":
+        out["model"] = model.predict(test)
+        baseline = RecencyFrequencyLogistic().fit(train, task.target(train))
+        out["rf_logistic"] = baseline.predict(test)
+        result.metrics = classification_metrics(actual, out["model"])
+        result.metrics["calibration"] = model.calibrator.method
+        result.baseline_metrics["rf_logistic"] = classification_metrics(actual, out["rf_logistic"])
+    elif task.kind == "amount":
+        out["model"] = model.predict(test)
+        out["p10"], out["p90"] = model.predict_interval(test)
+        out["run_rate"] = run_rate(test, task.horizon)
+        result.metrics = amount_metrics(actual, out["model"])
+        result.metrics["p10_p90_coverage"] = interval_coverage(actual, out["p10"], out["p90"])
+        result.baseline_metrics["run_rate"] = amount_metrics(actual, out["run_rate"])
+    else:
+        out["model"] = model.predict(test).argmax(axis=1)
+        # Baseline: the category they have bought most, else the shop's most common next one.
+        usual = CATEGORIES.index(train["next_order_category"].mode().iloc[0])
+        top = test["top_category"].cat.codes.to_numpy()
+        out["top_category"] = np.where(top >= 0, top, usual)
+        result.metrics = {"accuracy": float((out["model"] == actual).mean()), "n": len(out)}
+        result.baseline_metrics["top_category"] = {
+            "accuracy": float((out["top_category"] == actual).mean()),
+            "n": len(out),
+        }
+    return out
+
+
+def add_btyd_baseline(result: TaskResult, frame: pd.DataFrame, rates: dict[int, float]) -> None:
+    """BG/NBD + Gamma-Gamma fitted on the test snapshot's history, judged on its future."""
+    task = result.task
+    snapshot = frame.loc[frame["as_of_date"] == result.split.test]
+    btyd = Btyd.fit(snapshot, rates)
+    test = subset(frame, result.split.test, task.label, task.population(frame))
+    predicted = btyd.predict(test, task.horizon)
+    column = {"purchase": "p_order", "churn": "p_no_order", "cltv": "expected_revenue"}[task.name]
+    result.test["btyd"] = predicted[column].to_numpy()
+    actual = task.target(test)
+    score = amount_metrics if task.kind == "amount" else classification_metrics
+    result.baseline_metrics["btyd"] = score(actual, result.test["btyd"].to_numpy())
+
+
+def train_all(frame: pd.DataFrame, config: RunConfig) -> TrainingRun:
+    """Every task, its baselines and the next-order-date check, on one labelled frame."""
+    horizons = {config.purchase_horizon, config.churn_horizon, config.cltv_horizon}
+    rates = prospect_rates(frame, horizons)
+    run = TrainingRun({}, typical_gap(frame), rates)
+    for task in tasks(config.purchase_horizon, config.churn_horizon, config.cltv_horizon):
+        result = run.results[task.name] = train_task(frame, task, config)
+        if result.model is not None and config.fit_btyd and task.kind != "multiclass":
+            add_btyd_baseline(result, frame, rates)
+    # Judged where the next order is known: customers who ordered again within the observed
+    # window of the latest snapshot that has any (so it favours short waits; a sanity check).
+    known_dates = frame.loc[frame["days_to_next_order"].notna(), "as_of_date"]
+    if not known_dates.empty:
+        latest = frame.loc[frame["as_of_date"] == known_dates.max()]
+        known = latest["days_to_next_order"].notna() & latest["has_ordered"]
+        predicted = expected_days_to_next_order(latest.loc[known], run.prior_gap)
+        run.next_order_mae_days = float(
+            (predicted - latest.loc[known, "days_to_next_order"]).abs().mean()
+        )
+    return run

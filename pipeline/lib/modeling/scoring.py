@@ -1,0 +1,161 @@
+"""Daily scores: `ml.customer_scores`, one row per (customer_id, as_of_date).
+
+Each score comes from the task's champion LightGBM model when there is one, else from BG/NBD +
+Gamma-Gamma fitted on the scoring day's history, else from RFM rules (a shop with too few repeat
+buyers for BTYD). `score_source` is the weakest source behind the row's scores (rules < btyd <
+lightgbm), so "lightgbm" means every score on the row is LightGBM's; `ml.model_runs` has each
+task's source. Writing is idempotent per as-of date: that date's rows are replaced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from pipeline.lib.modeling.baselines import Btyd
+from pipeline.lib.modeling.datasets import CATEGORIES
+from pipeline.lib.modeling.explain import top_reasons
+from pipeline.lib.modeling.train import TrainedModel, expected_days_to_next_order
+
+SCORES = "ml.customer_scores"
+SOURCE_RANK = {"rules": 0, "btyd": 1, "lightgbm": 2}
+
+
+@dataclass(frozen=True)
+class TierThresholds:
+    """Probability cut-offs for churn/purchase tiers; CLTV tiers by the day's quantiles."""
+
+    churn_high: float = 0.6
+    churn_medium: float = 0.3
+    purchase_high: float = 0.5
+    purchase_medium: float = 0.2
+    cltv_high_quantile: float = 0.8
+    cltv_medium_quantile: float = 0.5
+
+
+def tier(values: pd.Series, high: float, medium: float) -> pd.Series:
+    labels = np.where(values >= high, "high", np.where(values >= medium, "medium", "low"))
+    return pd.Series(labels, index=values.index, dtype=object).where(values.notna())
+
+
+def rules(frame: pd.DataFrame, horizons: dict[str, int], prior_gap: float, prospect_rates):
+    """RFM rules: a customer orders about once per usual gap while active, and is less likely
+    to be active the further past their usual gap they are (exp of the overdue gaps)."""
+    gap = frame["mean_gap_days"].fillna(prior_gap)
+    overdue = (frame["days_since_last_order"] / gap - 1).clip(lower=0)
+    active = np.exp(-overdue)
+    buyers = frame["has_ordered"]
+
+    def p_order(h: int) -> pd.Series:
+        p = active * (1 - np.exp(-h / gap))
+        return p.where(buyers, prospect_rates.get(h, 0.0))
+
+    expected_orders = (active * horizons["cltv"] / gap).where(buyers, 0.0)
+    return pd.DataFrame(
+        {
+            "purchase": p_order(horizons["purchase"]),
+            "churn": (1 - p_order(horizons["churn"])).where(buyers),
+            "cltv": expected_orders * frame["avg_order_value"].fillna(0),
+        }
+    )
+
+
+def score(
+    frame: pd.DataFrame,
+    models: dict[str, TrainedModel | None],
+    horizons: dict[str, int],
+    *,
+    prior_gap: float,
+    prospect_rates: dict[int, float],
+    thresholds: TierThresholds,
+    model_version: str,
+    btyd: Btyd | None = None,
+) -> pd.DataFrame:
+    """The contract's columns for every row of `frame` (one as-of date)."""
+    out = pd.DataFrame({"customer_id": frame["customer_id"].to_numpy()}, index=frame.index)
+    out["as_of_date"] = frame["as_of_date"].dt.date
+    buyers = frame["has_ordered"]
+    ruled = rules(frame, horizons, prior_gap, prospect_rates)
+    sources = []
+    for task, column in (("churn", "churn_probability"), ("purchase", "purchase_probability"),
+                         ("cltv", "cltv_predicted")):  # fmt: skip
+        model = models.get(task)
+        if model is not None:
+            out[column] = model.predict(frame)
+            reasons = top_reasons(model.contributions(frame), frame, model.features)
+            out[f"{task}_reasons"] = pd.Series(reasons, index=frame.index)
+            sources.append("lightgbm")
+        elif btyd is not None:
+            predicted = btyd.predict(frame, horizons[task])
+            out[column] = predicted[
+                {"churn": "p_no_order", "purchase": "p_order", "cltv": "expected_revenue"}[task]
+            ]
+            sources.append("btyd")
+        else:
+            out[column] = ruled[task]
+            sources.append("rules")
+        if f"{task}_reasons" not in out:
+            out[f"{task}_reasons"] = pd.Series([[] for _ in range(len(frame))], index=frame.index)
+    out["churn_probability"] = out["churn_probability"].where(buyers)
+    cltv_model = models.get("cltv")
+    if cltv_model is not None:
+        out["cltv_p10"], out["cltv_p90"] = cltv_model.predict_interval(frame)
+    else:
+        # Without quantile models the range is unknown, not zero-width: leave it null.
+        out["cltv_p10"] = out["cltv_p90"] = np.nan
+    out["churn_reasons"] = out["churn_reasons"].where(buyers, pd.Series([[]] * len(out)))
+    out["churn_tier"] = tier(out["churn_probability"], thresholds.churn_high,
+                             thresholds.churn_medium)  # fmt: skip
+    out["purchase_tier"] = tier(out["purchase_probability"], thresholds.purchase_high,
+                                thresholds.purchase_medium)  # fmt: skip
+    cltv = out["cltv_predicted"]
+    out["cltv_tier"] = tier(cltv, cltv.quantile(thresholds.cltv_high_quantile),
+                            cltv.quantile(thresholds.cltv_medium_quantile))  # fmt: skip
+    category_model = models.get("category")
+    if category_model is not None:
+        best = category_model.predict(frame).argmax(axis=1)
+        out["next_best_category"] = np.array(CATEGORIES, dtype=object)[best]
+    else:
+        out["next_best_category"] = frame["top_category"].astype(object)
+    days = expected_days_to_next_order(frame, prior_gap)
+    out["expected_next_order_date"] = (
+        frame["as_of_date"] + pd.to_timedelta(days, unit="D")
+    ).dt.date
+    out.loc[days.isna(), "expected_next_order_date"] = None
+    out["model_version"] = model_version
+    out["score_source"] = min(sources, key=SOURCE_RANK.get)
+    out["scored_at"] = datetime.now().replace(microsecond=0)
+    return out.reset_index(drop=True)
+
+
+def write_scores(con: duckdb.DuckDBPyConnection, scores: pd.DataFrame, as_of: date) -> int:
+    """Replace the as-of date's scores in one transaction; returns rows written."""
+    if scores["customer_id"].duplicated().any():
+        raise ValueError("scores must hold one row per customer")
+    con.execute("create schema if not exists ml")
+    con.execute(
+        f"""create table if not exists {SCORES} (
+            customer_id varchar not null, as_of_date date not null,
+            churn_probability double, purchase_probability double,
+            cltv_predicted double, cltv_p10 double, cltv_p90 double,
+            churn_tier varchar, purchase_tier varchar, cltv_tier varchar,
+            next_best_category varchar, expected_next_order_date date,
+            churn_reasons varchar[], purchase_reasons varchar[], cltv_reasons varchar[],
+            model_version varchar not null, score_source varchar not null,
+            scored_at timestamp not null, primary key (customer_id, as_of_date))"""
+    )
+    con.begin()
+    try:
+        con.execute(f"delete from {SCORES} where as_of_date = ?", [as_of])
+        con.register("_scores_batch", scores)
+        con.execute(f"insert into {SCORES} by name select * from _scores_batch")
+        con.unregister("_scores_batch")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return len(scores)

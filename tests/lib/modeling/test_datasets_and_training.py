@@ -1,0 +1,110 @@
+"""Time splits, LightGBM tasks against their baselines, and the small-shop fallbacks."""
+
+import pandas as pd
+import pytest
+
+from pipeline.lib.modeling.baselines import Btyd
+from pipeline.lib.modeling.datasets import check_horizon, labelled_snapshots, prepare, time_split
+from pipeline.lib.modeling.run import RunConfig, train_task
+from pipeline.lib.modeling.train import expected_days_to_next_order, tasks
+from tests.lib.modeling.conftest import FAST
+
+
+def test_split_keeps_every_training_label_window_before_the_test_snapshot(frame):
+    for horizon in (30, 90):
+        split = time_split(labelled_snapshots(frame, f"orders_next_{horizon}d"), horizon)
+        window = pd.Timedelta(days=horizon)
+        assert split.test == frame.loc[frame[f"orders_next_{horizon}d"].notna(), "as_of_date"].max()
+        assert split.validation + window <= split.test
+        assert all(d < split.validation for d in split.train)
+        assert all(d + window <= split.test for d in split.train)
+
+
+def test_split_is_none_when_history_is_shorter_than_the_horizon():
+    weeks = pd.Series(pd.date_range("2024-01-01", periods=20, freq="W-MON"))
+    assert time_split(weeks, 365) is None
+    assert time_split(weeks, 30) is not None
+
+
+def test_unknown_horizon_is_a_clear_error():
+    with pytest.raises(ValueError, match="no label column"):
+        check_horizon(60)
+    with pytest.raises(ValueError, match="no label column"):
+        RunConfig(purchase_horizon=14)
+
+
+def test_a_category_the_models_do_not_know_is_a_clear_error(frame):
+    top = frame["top_category"].astype(object).replace("tea", "cocoa")
+    renamed = frame.assign(top_category=top)
+    with pytest.raises(ValueError, match=r"top_category has values outside .*\['cocoa'\]"):
+        prepare(renamed)
+
+
+def test_classifiers_beat_the_recency_frequency_baseline(run):
+    for task in ("purchase", "churn"):
+        result = run.results[task]
+        baseline = result.baseline_metrics["rf_logistic"]
+        assert result.metrics["roc_auc"] > baseline["roc_auc"], task
+        assert result.metrics["log_loss"] < baseline["log_loss"], task
+        assert result.metrics["calibration"] in {"none", "platt", "isotonic"}
+
+
+def test_churn_is_trained_only_on_customers_with_an_order(run, frame):
+    result = run.results["churn"]
+    snapshot = frame.loc[frame["as_of_date"] == result.split.test].set_index("customer_id")
+    assert snapshot.loc[result.test["customer_id"], "has_ordered"].all()
+    assert (~snapshot["has_ordered"]).any()
+
+
+def test_cltv_ranks_better_than_run_rate_and_has_an_ordered_range(run):
+    result = run.results["cltv"]
+    assert (
+        result.metrics["normalised_gini"] > result.baseline_metrics["run_rate"]["normalised_gini"]
+    )
+    assert (result.test["p10"] <= result.test["p90"]).all()
+    assert 0.4 < result.metrics["p10_p90_coverage"] <= 1
+
+
+def test_next_category_beats_their_usual_category(run):
+    result = run.results["category"]
+    assert result.metrics["accuracy"] > result.baseline_metrics["top_category"]["accuracy"]
+
+
+def test_short_history_and_rare_classes_fall_back(frame):
+    config = RunConfig(params=FAST, fit_btyd=False)  # cltv: 365 days > 40 weeks of history
+    cltv = next(t for t in tasks(30, 90, 365) if t.name == "cltv")
+    short = train_task(frame, cltv, config)
+    assert short.model is None
+    assert "shorter than the 365-day horizon" in short.fallback_reason
+    purchase = next(t for t in tasks(30, 90, 365) if t.name == "purchase")
+    rare = train_task(frame, purchase, RunConfig(params=FAST, min_class_examples=10**6))
+    assert rare.model is None
+    assert "fewer than 1000000" in rare.fallback_reason
+
+
+def test_expected_next_order_comes_from_the_gap_history():
+    frame = pd.DataFrame(
+        {
+            "has_ordered": [True, True, True, False],
+            "mean_gap_days": [30.0, 30.0, None, None],
+            "days_since_last_order": [10.0, 45.0, 5.0, None],
+        }
+    )
+    days = expected_days_to_next_order(frame, prior_gap=50.0)
+    assert days.tolist()[:3] == [20.0, 30.0, 45.0]
+    assert pd.isna(days.iloc[3])
+
+
+def test_btyd_baseline_fits_a_snapshot_and_gives_probabilities(frame):
+    snapshot = frame.loc[frame["as_of_date"] == frame["as_of_date"].max()]
+    predicted = Btyd.fit(snapshot, {30: 0.1}).predict(snapshot, 30)
+    buyers = snapshot["has_ordered"]
+    assert predicted.loc[buyers, "p_order"].between(0, 1).all()
+    assert predicted.loc[~buyers, "p_order"].eq(0.1).all()
+    assert predicted.loc[~buyers, "p_no_order"].isna().all()
+    assert (predicted["expected_revenue"] >= 0).all()
+    # More recent buyers are likelier to order again.
+    recent = snapshot["days_since_last_order"] < snapshot["days_since_last_order"].median()
+    assert (
+        predicted.loc[recent, "p_order"].mean() > predicted.loc[buyers & ~recent, "p_order"].mean()
+    )

@@ -1,0 +1,115 @@
+"""Champion/challenger decisions, the registry table, scoring and its idempotent write."""
+
+import json
+from datetime import date
+
+import duckdb
+import numpy as np
+import pytest
+
+from pipeline.lib.modeling.registry import champion, decide, record
+from pipeline.lib.modeling.report import task_plots, write_report
+from pipeline.lib.modeling.scoring import TierThresholds, score, write_scores
+
+AS_OF = date(2024, 6, 17)
+
+
+def _row(version: str, promote: bool) -> dict:
+    return {
+        "model_version": version, "task": "churn", "as_of_date": AS_OF, "data_start": AS_OF,
+        "data_end": AS_OF, "horizon_days": 90, "train_rows": 10, "params": {"seed": 1},
+        "metrics": {"log_loss": 0.4}, "baseline_metrics": {}, "features": ["a"],
+        "artefact_path": f"/a/{version}", "score_source": "lightgbm", "is_champion": promote,
+        "decision": "test",
+    }  # fmt: skip
+
+
+def test_challenger_must_beat_baselines_and_not_trail_the_champion():
+    baselines = {"rf_logistic": {"log_loss": 0.50}}
+    assert decide("churn", {"log_loss": 0.45}, baselines, None, 0.02).promote
+    lost = decide("churn", {"log_loss": 0.55}, baselines, None, 0.02)
+    assert not lost.promote and "rf_logistic" in lost.reason
+    worse = decide("churn", {"log_loss": 0.45}, baselines, {"log_loss": 0.40}, 0.02)
+    assert not worse.promote and "champion" in worse.reason
+    assert decide("churn", {"log_loss": 0.405}, baselines, {"log_loss": 0.40}, 0.02).promote
+    assert not decide("cltv", {"normalised_gini": 0.3}, {"btyd": {"normalised_gini": 0.4}},
+                      None, 0.02).promote  # fmt: skip
+
+
+def test_registry_moves_the_champion_flag_and_replaces_a_rerun():
+    con = duckdb.connect()
+    record(con, [_row("v1", True)])
+    record(con, [_row("v2", False)])
+    assert champion(con, "churn")["model_version"] == "v1"
+    record(con, [_row("v3", True)])
+    record(con, [_row("v3", True)])  # the same run again
+    assert champion(con, "churn")["model_version"] == "v3"
+    assert con.execute("select count(*) from ml.model_runs").fetchone() == (3,)
+    (metrics,) = con.execute("select metrics from ml.model_runs limit 1").fetchone()
+    assert json.loads(metrics) == {"log_loss": 0.4}
+
+
+@pytest.fixture
+def scores(run, frame):
+    snapshot = frame.loc[frame["as_of_date"] == frame["as_of_date"].max()].reset_index(drop=True)
+    models = {name: result.model for name, result in run.results.items()}
+    horizons = {"purchase": 30, "churn": 90, "cltv": 90}
+    return snapshot, score(
+        snapshot, models, horizons, prior_gap=run.prior_gap, prospect_rates=run.prospect_rates,
+        thresholds=TierThresholds(), model_version="v-test",
+    )  # fmt: skip
+
+
+def test_scores_follow_the_contract(scores):
+    snapshot, out = scores
+    assert len(out) == len(snapshot) and out["customer_id"].is_unique
+    buyers = snapshot["has_ordered"].to_numpy()
+    assert out.loc[~buyers, "churn_probability"].isna().all()
+    assert out.loc[buyers, "churn_probability"].between(0, 1).all()
+    assert out["purchase_probability"].between(0, 1).all()
+    assert (out["cltv_p10"] <= out["cltv_p90"]).all() and (out["cltv_predicted"] >= 0).all()
+    assert set(out["churn_tier"].dropna()) <= {"high", "medium", "low"}
+    assert out.loc[~buyers, "churn_tier"].isna().all()
+    assert out.loc[~buyers, "expected_next_order_date"].isna().all()
+    assert out.loc[buyers, "expected_next_order_date"].notna().all()
+    assert out["churn_reasons"].map(len).le(3).all()
+    assert out.loc[buyers, "churn_reasons"].map(len).gt(0).mean() > 0.9
+    assert set(out["score_source"]) == {"lightgbm"}
+
+
+def test_rules_score_a_shop_without_models(run, frame):
+    snapshot = frame.loc[frame["as_of_date"] == frame["as_of_date"].max()].reset_index(drop=True)
+    out = score(
+        snapshot, {}, {"purchase": 30, "churn": 90, "cltv": 365}, prior_gap=40.0,
+        prospect_rates={30: 0.05}, thresholds=TierThresholds(), model_version="v-rules",
+    )  # fmt: skip
+    assert set(out["score_source"]) == {"rules"}
+    assert out["purchase_probability"].between(0, 1).all()
+    assert np.allclose(out.loc[~snapshot["has_ordered"], "purchase_probability"], 0.05)
+    assert out["cltv_p10"].isna().all()
+
+
+def test_writing_scores_twice_for_a_date_keeps_one_row_per_customer(scores):
+    _, out = scores
+    con = duckdb.connect()
+    as_of = out["as_of_date"].iloc[0]
+    assert write_scores(con, out, as_of) == len(out)
+    write_scores(con, out, as_of)
+    counts = con.execute(
+        "select count(*), count(distinct customer_id), any_value(churn_reasons)"
+        " from ml.customer_scores"
+    ).fetchone()
+    assert counts[:2] == (len(out), len(out))
+    with pytest.raises(ValueError, match="one row per customer"):
+        write_scores(con, out.iloc[[0, 0]], as_of)
+
+
+def test_report_embeds_every_plot(run, tmp_path):
+    plots = {k: v for r in run.results.values() for k, v in task_plots(r).items()}
+    assert {"purchase_calibration", "churn_gain", "cltv_deciles", "purchase_importance"} <= set(
+        plots
+    )
+    assert all(png.startswith(b"\x89PNG") for png in plots.values())
+    path = write_report(tmp_path, "v-test", {"purchase": {"model": {"roc_auc": 0.8}}}, plots)
+    html = path.read_text()
+    assert html.count("data:image/png;base64,") == len(plots) and "0.8000" in html

@@ -1,0 +1,88 @@
+"""Train → register → score → check on a warehouse holding contract-shaped feature/label marts."""
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipeline.lib.modeling import quality
+from pipeline.lib.modeling.datasets import CATEGORIES, LABEL_COLUMNS, censor_labels
+from pipeline.lib.modeling.run import RunConfig
+from pipeline.lib.modeling.scoring import TierThresholds
+from pipeline.lib.modeling.workflow import score_and_write, train_and_register
+from tests.lib.modeling.conftest import FAST
+from tests.lib.modeling.synthetic import synthetic_frame
+
+
+@pytest.fixture(scope="module")
+def small():
+    return synthetic_frame(customers=600, weeks=34, seed=5)
+
+
+@pytest.fixture(scope="module")
+def warehouse(small, tmp_path_factory):
+    frame = small
+    con = duckdb.connect(str(tmp_path_factory.mktemp("wh") / "warehouse.duckdb"))
+    con.execute("create schema marts")
+    features = frame.drop(columns=LABEL_COLUMNS).assign(
+        as_of_date=frame["as_of_date"].dt.date,
+        top_category=frame["top_category"].astype(object),
+        email_consent=frame["email_consent"].astype(object),
+    )
+    labels = frame[["customer_id", "as_of_date", *LABEL_COLUMNS]].assign(
+        as_of_date=frame["as_of_date"].dt.date
+    )
+    con.register("features", features)
+    con.register("labels", labels)
+    con.execute("create table marts.customer_features as select * from features")
+    con.execute("create table marts.customer_labels as select * from labels")
+    yield con
+    con.close()
+
+
+CONFIG = RunConfig(cltv_horizon=90, params=FAST, max_train_snapshots=6, fit_btyd=False)
+
+
+def test_train_score_and_check_end_to_end(warehouse, tmp_path):
+    con = warehouse
+    first = train_and_register(con, CONFIG, tmp_path)
+    assert first.report_path.exists()
+    assert {r["task"] for r in first.rows} == {"purchase", "churn", "cltv", "category"}
+    again = train_and_register(con, CONFIG, tmp_path)  # same data and config: same version
+    assert again.version == first.version
+    (runs,) = con.execute("select count(*) from ml.model_runs").fetchone()
+    assert runs == 4
+    champions = con.execute(
+        "select task, decision from ml.model_runs where is_champion order by task"
+    ).fetchall()
+    assert [t for t, _ in champions] == sorted(r["task"] for r in first.rows if r["is_champion"])
+    assert {"churn", "purchase"} <= {t for t, _ in champions}
+
+    as_of = con.execute("select max(as_of_date) from marts.customer_features").fetchone()[0]
+    summary = score_and_write(con, TierThresholds())
+    assert summary.as_of == as_of and summary.purchase_psi is None
+    score_and_write(con, TierThresholds())  # idempotent for the date
+    assert con.execute("select count(*) from ml.customer_scores").fetchone() == (summary.rows,)
+    (earlier,) = con.execute(
+        "select max(as_of_date) from marts.customer_features where as_of_date < ?", [as_of]
+    ).fetchone()
+    score_and_write(con, TierThresholds(), as_of=earlier)
+    for check in (quality.scores_in_range, quality.scores_not_null, quality.one_row_per_customer):
+        passed, numbers = check(con, as_of)
+        assert passed, (check.__name__, numbers)
+    passed, numbers = quality.score_shift(con, as_of, threshold=0.25)
+    assert passed and numbers["previous_as_of_date"] == str(earlier)
+    con.execute("update ml.customer_scores set purchase_probability = 0.99 where as_of_date = ?",
+                [as_of])  # fmt: skip
+    assert not quality.score_shift(con, as_of, threshold=0.25)[0]
+
+
+def test_a_backtest_never_sees_labels_after_its_as_of_date(frame):
+    as_of = pd.Timestamp("2024-05-01")
+    censored = censor_labels(frame, as_of)
+    for h in (30, 90, 365):
+        seen = censored.loc[censored[f"orders_next_{h}d"].notna(), "as_of_date"]
+        assert (seen + pd.Timedelta(days=h) <= as_of).all()
+    known = censored["days_to_next_order"].notna()
+    next_at = censored["as_of_date"] + pd.to_timedelta(censored["days_to_next_order"], unit="D")
+    assert (next_at[known] < as_of).all()
+    assert censored.loc[known, "next_order_category"].isin(CATEGORIES).all()
