@@ -17,7 +17,7 @@ export DO_NOT_TRACK := 1
 SANDBOX_ARGS ?=
 SANDBOX_PORT ?= 8787
 
-.PHONY: help setup demo test lint dev bench clean import-csv erase
+.PHONY: help setup demo test lint dev bench clean import-csv erase backtest
 
 help:
 	@echo "make demo   set up, start the sandbox store, run the daily job end to end, print a summary"
@@ -26,6 +26,7 @@ help:
 	@echo "make bench  benchmarks (generation, ingest, features, training, scoring)"
 	@echo "make clean  remove data/, instance storage and build artefacts"
 	@echo "make import-csv CSV=orders.csv [DATE_FORMAT='%d/%m/%Y']  import an order-history export"
+	@echo "make backtest CSV=orders.csv AS_OF=2025-03-03 [DATE_FORMAT=…] [HORIZONS=30,90,365]  score as of a past Monday, judge against what followed"
 	@echo "make erase REQUEST=request.txt  erase the people a request names (GDPR / CCPA)"
 
 $(ROOT)/.tools/bin/uv:
@@ -54,6 +55,10 @@ dev: setup
 import-csv: setup
 	@test -n "$(CSV)" || { echo "usage: make import-csv CSV=path/to/orders.csv [DATE_FORMAT='%d/%m/%Y']"; exit 2; }
 	$(RUN) python -m pipeline.import_csv "$(CSV)" $(if $(DATE_FORMAT),--date-format "$(DATE_FORMAT)")
+
+backtest: setup
+	@test -n "$(CSV)" -a -n "$(AS_OF)" || { echo "usage: make backtest CSV=path/to/orders.csv AS_OF=YYYY-MM-DD (a Monday) [DATE_FORMAT='%d/%m/%Y'] [HORIZONS=30,90,365]"; exit 2; }
+	$(RUN) python -m pipeline.backtest "$(CSV)" --as-of "$(AS_OF)" $(if $(DATE_FORMAT),--date-format "$(DATE_FORMAT)") $(if $(HORIZONS),--horizons "$(HORIZONS)")
 
 erase: setup
 	@test -n "$(REQUEST)" || { echo "usage: make erase REQUEST=path/to/request (emails or customer ids, one a line or CSV; or a customers/redact JSON body)"; exit 2; }

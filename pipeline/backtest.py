@@ -21,9 +21,11 @@ from pipeline.lib.modeling.run import RunConfig
 from pipeline.lib.settings import PROJECT_ROOT
 from pipeline.lib.warehouse import connect
 
-SHOWN = {"binary": ("roc_auc", "pr_auc", "log_loss", "top_decile_lift"),
-         "amount": ("normalised_gini", "spearman", "total_ratio"),
-         "category": ("accuracy",)}  # fmt: skip
+SHOWN = {
+    "binary": ("roc_auc", "pr_auc", "log_loss", "top_decile_lift"),
+    "amount": ("normalised_gini", "spearman", "total_ratio"),
+    "category": ("accuracy",),
+}
 
 
 def _horizons(text: str) -> tuple[int, int, int]:
@@ -40,14 +42,25 @@ def _horizons(text: str) -> tuple[int, int, int]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("csv", type=Path, help="the order-history CSV export")
-    parser.add_argument("--as-of", required=True, type=date.fromisoformat,
-                        help="score the shop as it stood on this Monday (YYYY-MM-DD)")  # fmt: skip
+    parser.add_argument(
+        "--as-of",
+        required=True,
+        type=date.fromisoformat,
+        help="score the shop as it stood on this Monday (YYYY-MM-DD)",
+    )
     parser.add_argument("--date-format", help='strftime format of ordered_at, e.g. "%%d/%%m/%%Y"')
-    parser.add_argument("--horizons", type=_horizons, default=(30, 90, 365),
-                        help="purchase,churn,cltv horizons in days (each 30, 90 or 365)")  # fmt: skip
-    parser.add_argument("--out", type=Path,
-                        help="folder for the warehouse and the evaluation "
-                        "(default data/backtest/<csv name>-<as-of>)")  # fmt: skip
+    parser.add_argument(
+        "--horizons",
+        type=_horizons,
+        default=(30, 90, 365),
+        help="purchase,churn,cltv horizons in days (each 30, 90 or 365)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="folder for the warehouse and the evaluation "
+        "(default data/backtest/<csv name>-<as-of>)",
+    )
     return parser.parse_args(argv)
 
 
@@ -71,16 +84,19 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.out or PROJECT_ROOT / "data" / "backtest" / f"{args.csv.stem}-{args.as_of}"
     try:
         run = RunConfig(purchase_horizon=purchase, churn_horizon=churn, cltv_horizon=cltv)
-        config = BacktestConfig(args.csv.resolve(), args.as_of, folder.resolve(),
-                                args.date_format, run)  # fmt: skip
+        config = BacktestConfig(
+            args.csv.resolve(), args.as_of, folder.resolve(), args.date_format, run
+        )
         done = run_backtest(config)
     except (BacktestError, CsvOrdersError, ValueError) as exc:
         print(f"backtest failed: {exc}")
         return 1
     decisions = {row["task"]: row for row in done.training.rows}
     category = decisions.get("category", {})
-    sources = {**done.scoring.sources,
-               "category": "lightgbm" if category.get("is_champion") else "top_category"}  # fmt: skip
+    sources = {
+        **done.scoring.sources,
+        "category": "lightgbm" if category.get("is_champion") else "top_category",
+    }
     rates = {int(h): r for h, r in done.training.rows[0]["params"]["prospect_rates"].items()}
     with connect(config.warehouse, read_only=True) as con:
         evaluation, plots = evaluate_backtest(con, args.as_of, run, sources, rates)
@@ -95,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     path = write_evaluation(config.folder / "evaluation", evaluation, plots)
     print(
         f"backtest of {args.csv.name} as of {args.as_of}: {done.imported.loaded} orders loaded "
-        f"({done.imported.quarantined} quarantined), data before {evaluation['data_known_before']}, "
+        f"({done.imported.quarantined} quarantined), "
+        f"data before {evaluation['data_known_before']}, "
         f"{done.scoring.rows} customers scored"
     )
     for name, entry in evaluation["tasks"].items():

@@ -164,6 +164,9 @@ def censor_labels(frame: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     for h in HORIZONS:
         unknown = frame["as_of_date"] + pd.Timedelta(days=h) > as_of
         frame.loc[unknown, [f"orders_next_{h}d", f"revenue_next_{h}d"]] = np.nan
+    # A shop where every labelled row has a churn answer (e.g. a CSV-only shop: everyone has
+    # ordered) reads the column as plain bool, which cannot hold "unknown".
+    frame["is_churned"] = frame["is_churned"].astype(object)
     frame.loc[frame["as_of_date"] + pd.Timedelta(days=90) > as_of, "is_churned"] = None
     next_at = frame["as_of_date"] + pd.to_timedelta(frame["days_to_next_order"], unit="D")
     unknown_next = next_at.isna() | (next_at >= as_of)

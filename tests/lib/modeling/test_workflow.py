@@ -86,3 +86,13 @@ def test_a_backtest_never_sees_labels_after_its_as_of_date(frame):
     next_at = censored["as_of_date"] + pd.to_timedelta(censored["days_to_next_order"], unit="D")
     assert (next_at[known] < as_of).all()
     assert censored.loc[known, "next_order_category"].isin(CATEGORIES).all()
+
+
+def test_censoring_handles_a_churn_label_known_for_every_row(frame):
+    """A CSV-only shop (everyone has ordered) loads `is_churned` as plain bool, no nulls."""
+    known = frame.loc[frame["is_churned"].notna()].astype({"is_churned": bool})
+    as_of = known["as_of_date"].max()
+    censored = censor_labels(known, as_of)
+    hidden = censored["as_of_date"] + pd.Timedelta(days=90) > as_of
+    assert hidden.any() and censored.loc[hidden, "is_churned"].isna().all()
+    assert censored.loc[~hidden, "is_churned"].notna().all()
