@@ -1,11 +1,13 @@
 """Safe, idempotent sync of segments and scores to email platforms (no Dagster imports).
 
+`desired.read_desired_state` reads what each destination should hold from the warehouse;
 `run.sync` plans the changes against the ledger (`plan`, `ledger`), checks the blast radius
 (`blast_radius`) and sends them through a `destinations.Destination` such as
 `klaviyo_destination.KlaviyoDestination`.
 """
 
 from pipeline.lib.sync.blast_radius import BlastRadiusExceeded, BlastRadiusPolicy
+from pipeline.lib.sync.desired import read_desired_state
 from pipeline.lib.sync.destinations import Destination
 from pipeline.lib.sync.klaviyo_destination import KlaviyoDestination
 from pipeline.lib.sync.ledger import SyncLedger
@@ -27,6 +29,7 @@ __all__ = [
     "SyncPlan",
     "SyncResult",
     "build_plan",
+    "read_desired_state",
     "summarize",
     "sync",
 ]
