@@ -3,7 +3,7 @@
 `desired.read_desired_state` reads what each destination should hold from the warehouse;
 `run.sync` plans the changes against the ledger (`plan`, `ledger`), checks the blast radius
 (`blast_radius`) and sends them through a `destinations.Destination` such as
-`klaviyo_destination.KlaviyoDestination`.
+`klaviyo_destination.KlaviyoDestination` or `mailchimp_destination.MailchimpDestination`.
 """
 
 from pipeline.lib.sync.blast_radius import BlastRadiusExceeded, BlastRadiusPolicy
@@ -11,6 +11,7 @@ from pipeline.lib.sync.desired import read_desired_state
 from pipeline.lib.sync.destinations import Destination
 from pipeline.lib.sync.klaviyo_destination import KlaviyoDestination
 from pipeline.lib.sync.ledger import SyncLedger
+from pipeline.lib.sync.mailchimp_destination import MailchimpDestination
 from pipeline.lib.sync.plan import AcknowledgedState, SyncPlan, build_plan, summarize
 from pipeline.lib.sync.records import DesiredContact, Member, Outcome, PropertyWrite
 from pipeline.lib.sync.run import SyncResult, sync
@@ -22,6 +23,7 @@ __all__ = [
     "DesiredContact",
     "Destination",
     "KlaviyoDestination",
+    "MailchimpDestination",
     "Member",
     "Outcome",
     "PropertyWrite",
