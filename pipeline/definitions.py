@@ -2,15 +2,20 @@
 
 import dagster as dg
 
+from pipeline.defs.activation.sync import sync_assets
 from pipeline.defs.ingest.files import files_orders
 from pipeline.defs.ingest.klaviyo import klaviyo_assets
 from pipeline.defs.ingest.shopify import shopify_assets
 from pipeline.defs.jobs import daily_refresh, import_order_csv
 from pipeline.defs.resources import default_resources
+from pipeline.defs.schedules import schedules
+from pipeline.defs.sensors import sensors
 from pipeline.defs.transform.dbt import dbt_model_assets, dbt_resource
 
 defs = dg.Definitions(
-    assets=[*shopify_assets, *klaviyo_assets, files_orders, *dbt_model_assets],
+    assets=[*shopify_assets, *klaviyo_assets, files_orders, *dbt_model_assets, *sync_assets],
     jobs=[daily_refresh, import_order_csv],
+    schedules=schedules,
+    sensors=sensors,
     resources={**default_resources(), "dbt": dbt_resource()},
 )

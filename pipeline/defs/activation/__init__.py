@@ -1,0 +1,1 @@
+"""Activation assets: the syncs of segments and scores to the email platforms."""
