@@ -140,9 +140,7 @@ def _run_sync(
         desired = read_desired_state(con, name)
         ledger = SyncLedger(con, name)
         try:
-            result = sync(
-                desired, destination, ledger, dry_run=config.dry_run, policy=policy, **options
-            )
+            result = sync(desired, destination, ledger, dry_run=config.dry_run, **options)
         except BlastRadiusExceeded as error:
             blocked = str(error)
             context.log.error(blocked)
