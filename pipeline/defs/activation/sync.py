@@ -166,6 +166,7 @@ def _materialization(
         # HTTP requests that were not writes nor re-sends: consent checks, pages, job polls.
         "read_calls": max(0, stats.requests - stats.retries - result.write_calls),
         "retries": stats.retries,
+        "api_requests": stats.requests,
         "per_segment": dg.MetadataValue.json(per_segment),
         "blast_radius": dg.MetadataValue.json(result.blast_radius),
     }
