@@ -79,12 +79,12 @@ def print_syncs(built: dict[str, dict]) -> None:
         for segment, numbers in counts["per_segment"].items():
             segments.setdefault(segment, numbers.copy())[f"on_{destination}"] = numbers["on_list"]
     if segments:
-        print(f"  segments      {'members':>8} {'holdout':>8} {'in Klaviyo list':>16} "
+        print(f"  {'segments':<30}{'members':>8} {'holdout':>8} {'Klaviyo list':>13} "
               f"{'Mailchimp tag':>14}")  # fmt: skip
     for segment, numbers in segments.items():
         print(
-            f"    {segment:<28} {numbers['members']:>8} {numbers['holdout']:>8} "
-            f"{numbers.get('on_klaviyo', '-'):>9} {numbers.get('on_mailchimp', '-'):>14}"
+            f"    {segment:<28}{numbers['members']:>8} {numbers['holdout']:>8} "
+            f"{numbers.get('on_klaviyo', '-'):>13} {numbers.get('on_mailchimp', '-'):>14}"
         )
 
 
