@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipeline.defs.activation.erasure import erasure_job, erasures
+from pipeline.defs.activation.sync import sync_assets
 from pipeline.defs.ingest.files import files_orders
 from pipeline.defs.ingest.klaviyo import klaviyo_assets
 from pipeline.defs.ingest.shopify import shopify_assets
@@ -11,6 +12,8 @@ from pipeline.defs.ml.checks import score_checks
 from pipeline.defs.ml.score import customer_scores
 from pipeline.defs.ml.train import model_runs
 from pipeline.defs.resources import default_resources
+from pipeline.defs.schedules import schedules
+from pipeline.defs.sensors import sensors
 from pipeline.defs.transform.dbt import dbt_model_assets, dbt_resource
 
 defs = dg.Definitions(
@@ -21,9 +24,12 @@ defs = dg.Definitions(
         *dbt_model_assets,
         model_runs,
         customer_scores,
+        *sync_assets,
         erasures,
     ],
     asset_checks=score_checks,
     jobs=[daily_refresh, import_order_csv, weekly_retrain, erasure_job],
+    schedules=schedules,
+    sensors=sensors,
     resources={**default_resources(), "dbt": dbt_resource()},
 )

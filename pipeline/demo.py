@@ -1,4 +1,5 @@
-"""`make demo`: start the sandbox shop, run the daily job end to end against it, summarise.
+"""`make demo`: start the sandbox shop, run the daily job end to end against it (ingest, dbt,
+segments, the syncs to the sandbox Klaviyo and Mailchimp), summarise.
 
 Extra arguments go to `python -m pipeline.sandbox serve` (e.g. `--customers 50000 --faults
 429=0.1`). The sandbox runs as its own process on 127.0.0.1, as a real platform is its own
@@ -59,6 +60,34 @@ def warehouse_counts() -> dict[str, int]:
         }
 
 
+def print_syncs(built: dict[str, dict]) -> None:
+    """Each destination's sync: API calls made, then segment sizes, holdouts and list sizes."""
+    segments: dict = {}
+    for destination in ("klaviyo", "mailchimp"):
+        counts = built.get(f"activation/{destination}_sync")
+        if counts is None:
+            print(f"  {destination:<13} sync did not run")
+            continue
+        if counts["status"] == "not configured":
+            print(f"  {destination:<13} not configured: nothing synced")
+            continue
+        print(
+            f"  {destination:<13} sync {counts['status']}: {counts['planned']} rows planned, "
+            f"{counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped; "
+            f"API calls {counts['read_calls']} reads, {counts['write_calls']} writes"
+        )
+        for segment, numbers in counts["per_segment"].items():
+            segments.setdefault(segment, numbers.copy())[f"on_{destination}"] = numbers["on_list"]
+    if segments:
+        print(f"  {'segments':<30}{'members':>8} {'holdout':>8} {'Klaviyo list':>13} "
+              f"{'Mailchimp tag':>14}")  # fmt: skip
+    for segment, numbers in segments.items():
+        print(
+            f"    {segment:<28}{numbers['members']:>8} {numbers['holdout']:>8} "
+            f"{numbers.get('on_klaviyo', '-'):>13} {numbers.get('on_mailchimp', '-'):>14}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8787)
@@ -96,11 +125,16 @@ def main(argv: list[str] | None = None) -> int:
                 f"quarantined {counts['quarantined']:>4}  retried {counts['retried']:>3}"
             )
     checks = result.get_asset_check_evaluations()
-    models = [asset for asset, counts in built.items() if "fetched" not in counts]
+    models = [
+        asset
+        for asset, counts in built.items()
+        if "fetched" not in counts and not asset.startswith("activation/")
+    ]
     print(
         f"    dbt: {len(models)} models built; checks {sum(c.passed for c in checks)} passed, "
         f"{sum(not c.passed for c in checks)} failed"
     )
+    print_syncs(built)
     print(f"  warehouse     {warehouse_path()}")
     for table, rows in warehouse_counts().items():
         print(f"    {table:<44} {rows:>9} rows")

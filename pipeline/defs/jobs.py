@@ -1,17 +1,22 @@
-"""Jobs: the daily refresh of every source, the one-off import of an order CSV, and the weekly
+"""Jobs: the daily refresh of the whole graph, the one-off import of an order CSV, and the weekly
 retrain of the customer models."""
 
 import dagster as dg
+
+# Scoring is daily; training is weekly (its own job), never daily. Erasure runs on request only.
+DAILY_SCORING = dg.AssetSelection.assets(["ml", "customer_scores"])
+NOT_DAILY = dg.AssetSelection.assets(["files", "orders"], ["activation", "erasures"])
 
 # The in-process executor: every step opens the one DuckDB file in turn, and the multiprocess
 # executor would add seconds of start-up per step on a small machine for no parallelism gain.
 daily_refresh = dg.define_asset_job(
     "daily_refresh",
-    selection=dg.AssetSelection.groups("ingest", "transform")
-    - dg.AssetSelection.assets(["files", "orders"]),
+    selection=(dg.AssetSelection.groups("ingest", "transform", "activation") | DAILY_SCORING)
+    - NOT_DAILY,
     executor_def=dg.in_process_executor,
-    description="Pull what changed in each platform for the partition's day into raw_*, then "
-    "rebuild and test the dbt models.",
+    description="Pull what changed in each platform for the partition's day into raw_*, "
+    "rebuild and test the dbt models, score with the champion models, rebuild the "
+    "segments and sync them to Klaviyo (and Mailchimp when configured).",
 )
 
 import_order_csv = dg.define_asset_job(

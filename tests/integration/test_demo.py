@@ -1,7 +1,7 @@
 """`make demo`'s program: sandbox up, the daily job over the whole history, a summary, sandbox down.
 
 Run as a subprocess with its own warehouse, exactly as the Makefile runs it; a second demo must
-leave every table as the first left it.
+leave every raw table as the first left it and make no write call to the platforms.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ def _free_port() -> int:
 
 
 def _demo(tmp_path, port: int) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPIFY_", "KLAVIYO_"))}
+    platforms = ("SHOPIFY_", "KLAVIYO_", "MAILCHIMP_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(platforms)}
     env.pop("DAGSTER_HOME", None)
     env["WAREHOUSE_PATH"] = str(tmp_path / "warehouse.duckdb")
     env["FORESIGHT_HISTORY_START"] = "2024-01-01"
@@ -40,6 +41,11 @@ def _table_counts(summary: str) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"(raw_\w+\.\w+)\s+(\d+) rows", summary)}
 
 
+def _write_calls(summary: str) -> dict[str, int]:
+    found = re.finditer(r"(klaviyo|mailchimp)\s+sync synced: .*?(\d+) writes", summary)
+    return {m[1]: int(m[2]) for m in found}
+
+
 def test_demo_ingests_everything_then_a_second_demo_changes_nothing(tmp_path):
     port = _free_port()
     first = _demo(tmp_path, port)
@@ -48,7 +54,11 @@ def test_demo_ingests_everything_then_a_second_demo_changes_nothing(tmp_path):
     for table in ("raw_shopify.customers", "raw_shopify.orders", "raw_klaviyo.events",
                   "raw_klaviyo.profiles", "raw_klaviyo.metrics"):  # fmt: skip
         assert counts.get(table, 0) > 0, table
-    assert "Shopify, Klaviyo served by the sandbox" in first
-    assert _table_counts(_demo(tmp_path, port)) == counts
+    assert "Shopify, Klaviyo, Mailchimp served by the sandbox" in first
+    assert _write_calls(first)["klaviyo"] > 0 and _write_calls(first)["mailchimp"] > 0
+    second = _demo(tmp_path, port)
+    assert _table_counts(second) == counts
+    # The second sync finds nothing to change: not one write call to either platform.
+    assert _write_calls(second) == {"klaviyo": 0, "mailchimp": 0}
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/sandbox/health", timeout=2)

@@ -1,1 +1,2 @@
-"""Activation assets: what reaches the email platforms, and erasure requests."""
+"""Activation assets: the syncs of segments and scores to the email platforms, and erasure
+requests."""

@@ -34,17 +34,26 @@ FEATURES = "customer_features"
 SCORES = "source:ml+"  # everything reading the ML stage's tables
 
 
+# Marts are rebuilt by the daily refresh: a day and a bit without a build means it stopped.
+MARTS_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=30), warn_window=timedelta(hours=26)
+)
+
+
 class ForesightTranslator(DagsterDbtTranslator):
-    """dbt models join the `transform` group with the project's owners; sources stay as they
-    are, since the ingest assets define them."""
+    """dbt models join the `transform` group with the project's owners, and marts get a daily
+    freshness policy; sources stay as they are, since the ingest assets define them."""
 
     def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         if unique_id.startswith("source."):
             return spec
-        return spec.replace_attributes(
+        spec = spec.replace_attributes(
             group_name="transform", owners=["team:data"], kinds={"dbt", "duckdb"}
         )
+        if "marts" in manifest["nodes"].get(unique_id, {}).get("fqn", []):
+            spec = dg.apply_freshness_policy(spec, MARTS_FRESHNESS)
+        return spec
 
 
 def as_of_window_vars(start: datetime, end: datetime, history_start: datetime) -> dict[str, str]:

@@ -82,6 +82,7 @@ class MailchimpClient:
         self.session.add_secret(api_key)
         # HTTP Basic with any user name is the scheme Mailchimp documents for API keys.
         self._auth = ("foresight", api_key)
+        self.write_calls = 0  # logical write requests (POST/PUT), whatever their retries
 
     def ping(self) -> bool:
         """True when the API answers and accepts the key (a rejected key raises
@@ -158,10 +159,21 @@ class MailchimpClient:
         inactive: Iterable[str] = (),
     ) -> None:
         """Mark tags active or inactive on one member (tags are created on first use)."""
+        self.set_member_tags(list_id, subscriber_hash(email), active, inactive)
+
+    def set_member_tags(
+        self,
+        list_id: str,
+        member_hash: str,
+        active: Iterable[str] = (),
+        inactive: Iterable[str] = (),
+    ) -> None:
+        """`set_tags` for a member known by its subscriber hash (the email may be gone)."""
         tags = [{"name": n, "status": "active"} for n in active]
         tags += [{"name": n, "status": "inactive"} for n in inactive]
         if tags:
-            path = f"/lists/{list_id}/members/{subscriber_hash(email)}/tags"
+            path = f"/lists/{list_id}/members/{member_hash}/tags"
+            self.write_calls += 1
             self.session.request("POST", self._url(path), auth=self._auth, json={"tags": tags})
 
     def iter_members(
@@ -198,6 +210,8 @@ class MailchimpClient:
         return f"{self.api_url}{path}"
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        if method != "GET":
+            self.write_calls += 1
         body = self.session.request_json(method, self._url(path), auth=self._auth, **kwargs)
         if not isinstance(body, dict):
             raise ApiError(f"Mailchimp answered {method} {path} with something not an object")

@@ -1,14 +1,17 @@
 """Safe, idempotent sync of segments and scores to email platforms (no Dagster imports).
 
+`desired.read_desired_state` reads what each destination should hold from the warehouse;
 `run.sync` plans the changes against the ledger (`plan`, `ledger`), checks the blast radius
 (`blast_radius`) and sends them through a `destinations.Destination` such as
-`klaviyo_destination.KlaviyoDestination`.
+`klaviyo_destination.KlaviyoDestination` or `mailchimp_destination.MailchimpDestination`.
 """
 
 from pipeline.lib.sync.blast_radius import BlastRadiusExceeded, BlastRadiusPolicy
+from pipeline.lib.sync.desired import read_desired_state
 from pipeline.lib.sync.destinations import Destination
 from pipeline.lib.sync.klaviyo_destination import KlaviyoDestination
 from pipeline.lib.sync.ledger import SyncLedger
+from pipeline.lib.sync.mailchimp_destination import MailchimpDestination
 from pipeline.lib.sync.plan import AcknowledgedState, SyncPlan, build_plan, summarize
 from pipeline.lib.sync.records import DesiredContact, Member, Outcome, PropertyWrite
 from pipeline.lib.sync.run import SyncResult, sync
@@ -20,6 +23,7 @@ __all__ = [
     "DesiredContact",
     "Destination",
     "KlaviyoDestination",
+    "MailchimpDestination",
     "Member",
     "Outcome",
     "PropertyWrite",
@@ -27,6 +31,7 @@ __all__ = [
     "SyncPlan",
     "SyncResult",
     "build_plan",
+    "read_desired_state",
     "summarize",
     "sync",
 ]

@@ -51,16 +51,18 @@ def sync(
     run_id: str | None = None,
     dry_run: bool = False,
     policy: BlastRadiusPolicy | None = None,
+    sample_size: int = 20,
 ) -> SyncResult:
     """Bring `destination` to the desired state, sending only what the ledger lacks.
 
     Raises `BlastRadiusExceeded` (before any call) when a live sync would change too much.
+    `sample_size` rows of the plan go into `SyncResult.plan` (customer ids, never emails).
     """
     policy = policy or BlastRadiusPolicy()
     state = ledger.load_state()
     plan = build_plan(desired, state)
     result = SyncResult(run_id or uuid.uuid4().hex, destination.name, dry_run)
-    result.planned, result.plan = plan.planned, summarize(plan)
+    result.planned, result.plan = plan.planned, summarize(plan, sample_size)
     if dry_run:
         result.blast_radius = check_blast_radius(
             plan, state, replace(policy, allow_large_change=True)

@@ -1,0 +1,69 @@
+"""The daily schedule, the weekly retrain schedule builder and the run-failure alert evaluate
+(Dagster University style: build contexts, call the definitions directly)."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from pipeline.definitions import defs
+from pipeline.defs.jobs import daily_refresh
+from pipeline.defs.schedules import daily_refresh_schedule, weekly_retrain_schedule
+from pipeline.defs.sensors import run_failure_alert
+
+
+def test_the_daily_schedule_runs_the_day_that_just_ended():
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2025, 3, 10, 5, tzinfo=UTC)
+    )
+    schedule = defs.resolve_schedule_def(daily_refresh_schedule.name)
+    requests = list(schedule.evaluate_tick(context).run_requests or [])
+    assert [r.partition_key for r in requests] == ["2025-03-09"]
+    assert schedule.job_name == "daily_refresh" and schedule.cron_schedule == "0 5 * * *"
+
+
+def test_the_daily_job_covers_the_whole_graph():
+    job = defs.resolve_job_def("daily_refresh")
+    keys = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
+    assert {"activation/klaviyo_sync", "activation/mailchimp_sync", "marts/customer_segments",
+            "shopify/orders", "klaviyo/events"} <= keys  # fmt: skip
+    assert "ml/customer_scores" in keys and "ml/model_runs" not in keys  # trained weekly
+    assert "files/orders" not in keys and "activation/erasures" not in keys
+    assert daily_refresh.name == "daily_refresh"
+
+
+def test_the_weekly_retrain_schedule_retrains_and_rescores_on_mondays():
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2025, 3, 10, 3, tzinfo=UTC)
+    )
+    assert weekly_retrain_schedule.cron_schedule == "0 3 * * 1"
+    assert weekly_retrain_schedule.job_name == "weekly_retrain"
+    assert len(list(weekly_retrain_schedule.evaluate_tick(context).run_requests or [])) == 1
+    job = defs.resolve_job_def("weekly_retrain")
+    keys = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
+    assert keys == {"ml/model_runs", "ml/customer_scores"}
+
+
+def test_a_failed_run_logs_a_plain_alert(capsys):
+    @dg.op
+    def load_profiles():
+        raise RuntimeError("customer jane@example.com broke it")
+
+    @dg.job
+    def failing_job():
+        load_profiles()
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = failing_job.execute_in_process(instance=instance, raise_on_error=False)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failure_alert",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=result.get_run_failure_event(),
+    ).for_run_failure()
+    capsys.readouterr()
+    run_failure_alert(context)
+    alerts = [line for line in capsys.readouterr().err.splitlines() if "ALERT" in line]
+    assert len(alerts) == 1
+    assert f"run {result.run_id} of job failing_job failed" in alerts[0]
+    assert "failed steps: load_profiles" in alerts[0]
+    assert "@" not in alerts[0]
