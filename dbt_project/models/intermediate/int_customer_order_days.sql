@@ -33,7 +33,8 @@ order_quantities as (
 -- An order counts from when it was placed until it is cancelled; a refund lowers revenue from
 -- when it is known; nothing counts before it was attributable to the customer (an identity
 -- linked later brings its history in from the day of the link). Refunds on cancelled orders
--- are ignored: the cancellation removes the whole order.
+-- are ignored: the cancellation removes the whole order. Money stays decimal: float sums
+-- depend on row order, and a rebuild must give the same cents.
 changes as (
 
     select
@@ -42,7 +43,7 @@ changes as (
         orders.ordered_at as placed_at,
         1 as placed_orders,
         1 as orders,
-        cast(orders.total_amount as double) as revenue,
+        cast(orders.total_amount as decimal(18, 2)) as revenue,
         cast(orders.has_discount as integer) as discounted_orders,
         0 as refunded_orders,
         coalesce(orders.days_since_previous_order, 0) as gap_days,
@@ -63,7 +64,7 @@ changes as (
         null as placed_at,
         0 as placed_orders,
         0 as orders,
-        -cast(refunded_amount as double) as revenue,
+        -cast(refunded_amount as decimal(18, 2)) as revenue,
         0 as discounted_orders,
         1 as refunded_orders,
         0 as gap_days,
@@ -84,7 +85,7 @@ changes as (
         null as placed_at,
         0 as placed_orders,
         -1 as orders,
-        -cast(orders.total_amount as double) as revenue,
+        -cast(orders.total_amount as decimal(18, 2)) as revenue,
         -cast(orders.has_discount as integer) as discounted_orders,
         0 as refunded_orders,
         0 as gap_days,

@@ -17,7 +17,7 @@ orders as (
     select
         orders.customer_id,
         orders.ordered_at,
-        cast(orders.net_amount as double) as net_amount
+        cast(orders.net_amount as decimal(18, 2)) as net_amount
     from {{ ref('orders') }} as orders
     cross join as_of
     where

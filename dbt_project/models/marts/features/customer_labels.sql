@@ -36,7 +36,7 @@ orders as (
         orders.order_id,
         orders.customer_id,
         orders.ordered_at,
-        cast(orders.net_amount as double) as net_amount
+        cast(orders.net_amount as decimal(18, 2)) as net_amount
     from {{ ref('orders') }} as orders
     cross join data_end
     where
@@ -104,7 +104,7 @@ final as (
             end as orders_next_{{ horizon }}d,
             case
                 when features.observed_days >= {{ horizon }}
-                    then round(future_orders.revenue_next_{{ horizon }}d, 2)
+                    then cast(future_orders.revenue_next_{{ horizon }}d as double)
             end as revenue_next_{{ horizon }}d,
         {% endfor -%}
         case
