@@ -17,6 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.one_off_run import run_job_once
 from pipeline.sandbox.process import running_sandbox, use_sandbox_for_unconfigured_platforms
 
 
@@ -37,22 +38,9 @@ def _run(path: Path) -> int:
     from pipeline.definitions import defs  # after the environment points at the platforms
 
     config = {"request_path": str(path.resolve())}
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    result = defs.resolve_job_def("erasure").execute_in_process(
-        run_config={"ops": {"activation__erasures": {"config": config}}},
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
-    if not result.success:
-        for event in result.all_events:
-            if event.event_type == dg.DagsterEventType.STEP_FAILURE:
-                error = event.event_specific_data.error
-                while error.cause is not None:  # the step error wraps the erasure's own message
-                    error = error.cause
-                print(f"erasure failed: {error.message.strip()}")
+    counts = run_job_once(defs, "erasure", "activation__erasures", config, "erasure")
+    if counts is None:
         return 1
-    [event, *_] = result.get_asset_materialization_events()
-    counts = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
     print(
         f"erased {counts['requests']} request(s) ({counts['repeated_requests']} seen before): "
         f"{counts['identities_found']} accounts, {counts['rows_deleted']} rows deleted from "

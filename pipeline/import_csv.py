@@ -7,7 +7,6 @@ prints what was loaded and quarantined (and why, if the file could not be read a
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.definitions import defs
+from pipeline.one_off_run import run_job_once
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,22 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     config = {"path": str(args.path.resolve()), "date_format": args.date_format}
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    result = defs.resolve_job_def("import_order_csv").execute_in_process(
-        run_config={"ops": {"files__orders": {"config": config}}},
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
-    if not result.success:
-        for event in result.all_events:
-            if event.event_type == dg.DagsterEventType.STEP_FAILURE:
-                error = event.event_specific_data.error
-                while error.cause is not None:  # the step error wraps the reader's own message
-                    error = error.cause
-                print(f"import failed: {error.message.strip()}")
+    counts = run_job_once(defs, "import_order_csv", "files__orders", config, "import")
+    if counts is None:
         return 1
-    [event, *_] = result.get_asset_materialization_events()
-    counts = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
     print(
         f"imported {args.path.name}: {counts['fetched']} rows read, {counts['loaded']} loaded "
         f"({counts['inserted']} new, {counts['updated']} changed), "
