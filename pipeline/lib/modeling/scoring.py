@@ -4,7 +4,9 @@ Each score comes from the task's champion LightGBM model when there is one, else
 Gamma-Gamma fitted on the scoring day's history, else from RFM rules (a shop with too few repeat
 buyers for BTYD). `score_source` is the weakest source behind the row's scores (rules < btyd <
 lightgbm), so "lightgbm" means every score on the row is LightGBM's; `ml.model_runs` has each
-task's source. Writing is idempotent per as-of date: that date's rows are replaced.
+task's source. Writing is idempotent per as-of date: that date's rows are replaced, and a row a
+re-run reproduces exactly keeps its first `scored_at` — so re-running a scoring partition gives the
+same table and changes no synced profile property.
 """
 
 from __future__ import annotations
@@ -148,11 +150,26 @@ def write_scores(con: duckdb.DuckDBPyConnection, scores: pd.DataFrame, as_of: da
             model_version varchar not null, score_source varchar not null,
             scored_at timestamp not null, primary key (customer_id, as_of_date))"""
     )
+    unchanged = " and ".join(
+        ["o.customer_id = b.customer_id"]
+        + [f"o.{c} is not distinct from b.{c}" for c in scores.columns
+           if c not in ("customer_id", "scored_at")]
+    )  # fmt: skip
     con.begin()
     try:
-        con.execute(f"delete from {SCORES} where as_of_date = ?", [as_of])
         con.register("_scores_batch", scores)
-        con.execute(f"insert into {SCORES} by name select * from _scores_batch")
+        con.execute(
+            f"create or replace temp table _previous_scores as "
+            f"select * from {SCORES} where as_of_date = ?",
+            [as_of],
+        )
+        con.execute(f"delete from {SCORES} where as_of_date = ?", [as_of])
+        con.execute(
+            f"insert into {SCORES} by name "
+            f"select b.* replace (coalesce(o.scored_at, b.scored_at) as scored_at) "
+            f"from _scores_batch b left join _previous_scores o on {unchanged}"
+        )
+        con.execute("drop table _previous_scores")
         con.unregister("_scores_batch")
         con.commit()
     except BaseException:

@@ -5,6 +5,7 @@ from datetime import date
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 
 from pipeline.lib.modeling.registry import champion, decide, record
@@ -100,6 +101,16 @@ def test_writing_scores_twice_for_a_date_keeps_one_row_per_customer(scores):
         " from ml.customer_scores"
     ).fetchone()
     assert counts[:2] == (len(out), len(out))
+    # A re-run that reproduces a row keeps its first scored_at; a changed row gets the new one.
+    first = con.execute("select customer_id, scored_at from ml.customer_scores").df()
+    rerun = out.assign(scored_at=out["scored_at"] + pd.Timedelta(days=1))
+    changed = rerun["customer_id"].iloc[0]
+    rerun.loc[0, "purchase_probability"] = 1 - rerun.loc[0, "purchase_probability"]
+    write_scores(con, rerun, as_of)
+    after = con.execute("select customer_id, scored_at from ml.customer_scores").df()
+    moved = after.merge(first, on="customer_id", suffixes=("", "_first"))
+    moved = moved.loc[moved["scored_at"] != moved["scored_at_first"], "customer_id"]
+    assert moved.tolist() == [changed]
     with pytest.raises(ValueError, match="one row per customer"):
         write_scores(con, out.iloc[[0, 0]], as_of)
 
