@@ -7,7 +7,7 @@ from pipeline.defs.activation.sync import sync_assets
 from pipeline.defs.ingest.files import files_orders
 from pipeline.defs.ingest.klaviyo import klaviyo_assets
 from pipeline.defs.ingest.shopify import shopify_assets
-from pipeline.defs.jobs import daily_refresh, import_order_csv, weekly_retrain
+from pipeline.defs.jobs import daily_refresh, first_refresh, import_order_csv, weekly_retrain
 from pipeline.defs.ml.checks import score_checks
 from pipeline.defs.ml.score import customer_scores
 from pipeline.defs.ml.train import model_runs
@@ -28,7 +28,7 @@ defs = dg.Definitions(
         erasures,
     ],
     asset_checks=score_checks,
-    jobs=[daily_refresh, import_order_csv, weekly_retrain, erasure_job],
+    jobs=[daily_refresh, first_refresh, import_order_csv, weekly_retrain, erasure_job],
     schedules=schedules,
     sensors=sensors,
     resources={**default_resources(), "dbt": dbt_resource()},

@@ -31,6 +31,18 @@ def test_the_daily_job_covers_the_whole_graph():
     assert daily_refresh.name == "daily_refresh"
 
 
+def test_a_shops_first_refresh_is_the_daily_job_plus_training():
+    keys = {
+        name: {
+            key.to_user_string()
+            for key in defs.resolve_job_def(name).asset_layer.executable_asset_keys
+        }
+        for name in ("daily_refresh", "first_refresh")
+    }
+    assert keys["first_refresh"] - keys["daily_refresh"] == {"ml/model_runs"}
+    assert keys["daily_refresh"] < keys["first_refresh"]
+
+
 def test_the_weekly_retrain_schedule_retrains_and_rescores_on_mondays():
     context = dg.build_schedule_context(
         scheduled_execution_time=datetime(2025, 3, 10, 3, tzinfo=UTC)
