@@ -3,7 +3,9 @@
 The file holds one email / customer_id per line, a CSV with `email` and/or `customer_id`
 columns, or a Shopify `customers/redact` JSON body. Runs the `erasure` job once, recorded in the
 Dagster instance like any other run, and prints counts (never the identifiers). Without Klaviyo
-credentials the deletion request goes to the sandbox shop (started here, as `make demo` does).
+credentials the deletions go to the sandbox shop (started here, as `make demo` does): Klaviyo's,
+and Mailchimp's too unless Mailchimp has settings of its own. With Klaviyo configured and no
+Mailchimp settings, the shop has no Mailchimp and nothing is deleted there.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def _run(path: Path) -> int:
         f"erased {counts['requests']} request(s) ({counts['repeated_requests']} seen before): "
         f"{counts['identities_found']} accounts, {counts['rows_deleted']} rows deleted from "
         f"{counts['tables_with_deletions']} tables, {counts['klaviyo_deletion_requests']} "
-        "Klaviyo deletion request(s) filed"
+        f"Klaviyo deletion request(s) filed, {counts['mailchimp_deletion_requests']} Mailchimp "
+        "member(s) deleted"
     )
     return 0
 

@@ -5,15 +5,16 @@ Grain: one `ErasureResult` (and one `activation.erasures` row) per request, i.e.
 For each request:
 1. resolve every identifier of the person (`erasure_resolve`);
 2. file Klaviyo's data-privacy deletion for each of their profiles (by email when the warehouse
-   knows no profile), first, so that a failing call leaves the warehouse untouched and a re-run
-   repeats the whole erasure;
+   knows no profile) and permanently delete their Mailchimp members (`erasure_platforms`), first,
+   so that a failing call leaves the warehouse untouched and a re-run repeats the whole erasure;
 3. in one transaction, delete their rows from every table (`erasure_purge`) and record the
    request in `activation.erasures` with salted hashes of their identifiers only, which makes
    every later load skip them (`warehouse.load_records`).
 
 Re-running a request is safe: it finds nothing more to delete, files no second Klaviyo
-deletion, and adds its (zero) counts to the same row. Results, logs and errors carry counts,
-never an email or an id.
+deletion and no second Mailchimp deletion (once either platform's count is above zero), and
+adds its (zero) counts to the same row. Results, logs and errors carry counts, never an email
+or an id.
 """
 
 from __future__ import annotations
@@ -28,17 +29,23 @@ import duckdb
 
 from pipeline.lib.clients.klaviyo_writes import KlaviyoWriteClient
 from pipeline.lib.erasure_keys import (
+    COLUMNS,
     TABLE,
     ensure_table,
     erased_keys,
     erasure_salt,
     salt_fingerprint,
 )
+from pipeline.lib.erasure_platforms import (
+    MailchimpAudience,
+    delete_mailchimp_members,
+    file_klaviyo_deletions,
+)
 from pipeline.lib.erasure_purge import purge
 from pipeline.lib.erasure_request import ErasureRequest
-from pipeline.lib.erasure_resolve import ErasureError, Person, request_person, resolve
+from pipeline.lib.erasure_resolve import ErasureError, request_person, resolve
 
-__all__ = ["ErasureError", "ErasureResult", "erase", "erase_all"]
+__all__ = ["ErasureError", "ErasureResult", "MailchimpAudience", "erase", "erase_all"]
 
 
 @dataclass
@@ -51,6 +58,9 @@ class ErasureResult:
     """Rows deleted per `schema.table`."""
     klaviyo_deletions: int = 0
     """Klaviyo data-privacy deletion requests filed by this run."""
+    mailchimp_deletions: int = 0
+    """Mailchimp members permanently deleted by this run (one Mailchimp did not hold counts
+    nothing)."""
     repeated: bool = False
     """The same request had been processed before."""
 
@@ -64,12 +74,13 @@ def erase(
     request: ErasureRequest,
     *,
     klaviyo: KlaviyoWriteClient | None,
+    mailchimp: MailchimpAudience | None = None,
     run_id: str,
     requested_at: datetime | None = None,
     salt: str | None = None,
 ) -> ErasureResult:
-    """Erase the person `request` names (see the module docstring). `klaviyo` None files no
-    platform deletion (a shop without Klaviyo). Call it outside a transaction."""
+    """Erase the person `request` names (see the module docstring). `klaviyo` or `mailchimp`
+    None deletes nothing on that platform (a shop without it). Call it outside a transaction."""
     if not request:
         raise ErasureError("an erasure request must name the person")
     salt = salt if salt is not None else erasure_salt()
@@ -78,8 +89,8 @@ def erase(
     now = datetime.now(UTC).replace(tzinfo=None)
     request_id = _request_id(request, salt)
     previous = con.execute(
-        f"select requested_at, deleted_rows, klaviyo_deletions, identifier_hashes "
-        f"from {TABLE} where request_id = ?",
+        f"select requested_at, deleted_rows, klaviyo_deletions, identifier_hashes, "
+        f"mailchimp_deletions from {TABLE} where request_id = ?",
         [request_id],
     ).fetchall()
     person = resolve(con, request)
@@ -87,9 +98,11 @@ def erase(
         identities=len(person.identity_keys),
         repeated=bool(previous),
     )
-    already_filed = bool(previous) and previous[0][2] > 0
-    if klaviyo is not None and not already_filed:
-        result.klaviyo_deletions = _file_klaviyo_deletions(klaviyo, person, request)
+    klaviyo_before, mailchimp_before = (previous[0][2], previous[0][4]) if previous else (0, 0)
+    if klaviyo is not None and not klaviyo_before:
+        result.klaviyo_deletions = file_klaviyo_deletions(klaviyo, person, request)
+    if mailchimp is not None and not mailchimp_before:
+        result.mailchimp_deletions = delete_mailchimp_members(con, mailchimp, person)
     hashes = set(person.identifier_hashes(salt))
     counts = Counter[str]()
     if previous:
@@ -101,7 +114,8 @@ def erase(
         result.deleted_rows = purge(con, person)
         counts.update(result.deleted_rows)
         con.execute(
-            f"insert or replace into {TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"insert or replace into {TABLE} ({', '.join(COLUMNS)}) "
+            f"values ({', '.join('?' * len(COLUMNS))})",
             [
                 request_id,
                 request.source,
@@ -110,7 +124,8 @@ def erase(
                 requested_at or now,
                 now,
                 json.dumps(dict(sorted(counts.items()))),
-                (previous[0][2] if previous else 0) + result.klaviyo_deletions,
+                klaviyo_before + result.klaviyo_deletions,
+                mailchimp_before + result.mailchimp_deletions,
                 run_id,
             ],
         )
@@ -126,12 +141,20 @@ def erase_all(
     requests: list[ErasureRequest],
     *,
     klaviyo: KlaviyoWriteClient | None,
+    mailchimp: MailchimpAudience | None = None,
     run_id: str,
     requested_at: datetime | None = None,
 ) -> list[ErasureResult]:
     """Erase each request's person in turn (each committed on its own)."""
     return [
-        erase(con, request, klaviyo=klaviyo, run_id=run_id, requested_at=requested_at)
+        erase(
+            con,
+            request,
+            klaviyo=klaviyo,
+            mailchimp=mailchimp,
+            run_id=run_id,
+            requested_at=requested_at,
+        )
         for request in requests
     ]
 
@@ -143,17 +166,3 @@ def _request_id(request: ErasureRequest, salt: str) -> str:
         for c in sorted(request.customer_ids)
     ]
     return hashlib.sha256(":".join(sorted(hashes)).encode()).hexdigest()
-
-
-def _file_klaviyo_deletions(
-    klaviyo: KlaviyoWriteClient, person: Person, request: ErasureRequest
-) -> int:
-    """One deletion per Klaviyo profile of the person; by the requested emails when the
-    warehouse knows none (Klaviyo may hold a profile we never loaded)."""
-    for profile_id in sorted(person.klaviyo_profile_ids):
-        klaviyo.request_deletion(profile_id=profile_id)
-    if person.klaviyo_profile_ids:
-        return len(person.klaviyo_profile_ids)
-    for email in sorted(request.emails):
-        klaviyo.request_deletion(email=email)
-    return len(request.emails)

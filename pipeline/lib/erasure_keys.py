@@ -1,10 +1,11 @@
 """Salted hashes of erased people's identifiers, and the table that keeps them.
 
 `activation.erasures` holds one row per erasure request: when it was asked for and processed,
-how many rows each table lost, how many Klaviyo deletion requests were filed, and the salted
-SHA-256 hashes of the person's identifiers (normalised email, Shopify customer and order ids,
-Klaviyo profile ids, CSV customer ids). Never the identifiers themselves: the table proves the
-erasure happened and lets every later load skip the person (`ErasedKeys`), nothing more.
+how many rows each table lost, how many Klaviyo deletion requests were filed, how many Mailchimp
+members were deleted, and the salted SHA-256 hashes of the person's identifiers (normalised
+email, Shopify customer and order ids, Klaviyo profile ids, CSV customer ids). Never the
+identifiers themselves: the table proves the erasure happened and lets every later load skip
+the person (`ErasedKeys`), nothing more.
 
 A hash is `sha256(salt ":" kind ":" value)`, the same in Python (`identifier_hash`) and in SQL
 (`hash_sql`), so the loader can compare a batch of records with one anti-join. The salt comes
@@ -45,6 +46,22 @@ create table if not exists {TABLE} (
     run_id varchar not null
 )
 """
+# Columns added since the table was first released: `ensure_table` adds them to older
+# warehouses, and to new ones alike, so every warehouse ends up with the same table.
+_ADDED = ("mailchimp_deletions integer default 0",)
+# Every column by name, for inserts: a table's column order depends on its history.
+COLUMNS = (
+    "request_id",
+    "source",
+    "identifier_hashes",
+    "salt_fingerprint",
+    "requested_at",
+    "processed_at",
+    "deleted_rows",
+    "klaviyo_deletions",
+    "mailchimp_deletions",
+    "run_id",
+)
 
 
 class ErasureSaltError(RuntimeError):
@@ -85,7 +102,11 @@ def hash_sql(kind: str, text: str, salt_param: str = "$salt") -> str:
 
 
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Create `activation.erasures`, or bring an older one up to date (old rows keep their
+    values; an added count starts at 0)."""
     con.execute(_DDL)
+    for column in _ADDED:
+        con.execute(f"alter table {TABLE} add column if not exists {column}")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 Served: `GET /ping`; `GET /lists` and `GET /lists/{list_id}` (one audience named after the
 shop); `GET`/`POST /lists/{list_id}/merge-fields`; `POST /lists/{list_id}` (batch subscribe);
 `GET /lists/{list_id}/members`, `GET`/`PUT /lists/{list_id}/members/{subscriber_hash}`;
-`POST /lists/{list_id}/members/{subscriber_hash}/tags` (204).
+`POST /lists/{list_id}/members/{subscriber_hash}/tags` (204);
+`POST /lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent` (204, see
+`mailchimp_forget`).
 
 Which upsert a sync uses — read from the spec (3.0.85) and Mailchimp's reference: the batch
 endpoint `POST /lists/{list_id}` takes at most 500 members, but its members carry only `status`
@@ -34,6 +36,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from pipeline.sandbox import mailchimp_audience as audience_api
+from pipeline.sandbox import mailchimp_forget as forget_api
 from pipeline.sandbox import mailchimp_members as members_api
 from pipeline.sandbox.context import SandboxContext
 from pipeline.sandbox.mailchimp_audience import Audience
@@ -54,6 +57,7 @@ OPERATIONS: dict[str, dict[str, Handler]] = {
     "/lists/{list_id}/members": {"GET": members_api.get_members},
     _MEMBER: {"GET": members_api.get_member, "PUT": members_api.put_member},
     f"{_MEMBER}/tags": {"POST": members_api.post_tags},
+    f"{_MEMBER}/actions/delete-permanent": {"POST": forget_api.delete_permanent},
 }
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 

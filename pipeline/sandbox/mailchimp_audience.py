@@ -4,7 +4,8 @@ The audience is named after the shop and has a stable id. Its members are the st
 have a usable email as of `now` (one member per lower-cased address) with their consent mapped to
 a Mailchimp status — `subscribed`, `unsubscribed`, `cleaned` for a hard bounce, `transactional`
 for someone who never subscribed, as Mailchimp's Shopify integration files customers — plus the
-members clients added, all overlaid with what clients wrote (`mailchimp_state`).
+members clients added, all overlaid with what clients wrote (`mailchimp_state`), minus the
+members deleted permanently.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from (select * replace (lower(trim(email)) as email) from v_klaviyo_profiles)
 where regexp_full_match(email, '[^@\s]+@[^@\s]+\.[a-z]{2,}')
 qualify row_number() over (partition by email order by created, profile_id) = 1
 """
-# The store's people overlaid with client writes; the caller registers mc_base/mc_written/mc_tags.
+# The store's people overlaid with client writes, minus deleted members (`query` registers mc_*).
 MEMBERS_SQL = """
 select
     coalesce(b.member_id, w.member_id) as member_id,
@@ -70,6 +71,7 @@ select
         from mc_tags as t where t.member_id = coalesce(b.member_id, w.member_id)
     ), []) as tags
 from mc_base as b full join mc_written as w on b.member_id = w.member_id
+where coalesce(b.member_id, w.member_id) not in (select member_id from mc_deleted)
 """
 
 
@@ -117,6 +119,7 @@ class Audience:
             cur.register("mc_base", self._base_members())
             cur.register("mc_written", self.state.members_table(self.list_id))
             cur.register("mc_tags", self.state.tags_table(self.list_id))
+            cur.register("mc_deleted", self.state.deleted_table(self.list_id))
             result = cur.execute(f"with members as ({MEMBERS_SQL}) {sql}", params)
             names = [d[0] for d in result.description]
             return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
@@ -127,7 +130,8 @@ class Audience:
         self._base_members()
         base = self._base_index.get(member_id)
         written = self.state.member_row(self.list_id, member_id)
-        if base is None and written is None:
+        # A deleted member's writes are gone, so only a store person can hide behind a tombstone.
+        if written is None and (base is None or self.state.is_deleted(self.list_id, member_id)):
             return None
         base, written = base or {}, written or {}
         stamps = [t for t in (base.get("last_changed"), written.get("last_changed")) if t]

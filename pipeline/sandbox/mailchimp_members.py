@@ -1,4 +1,5 @@
-"""Mailchimp audience members: read, upsert (PUT), batch subscribe (POST list), tags.
+"""Mailchimp audience members: read, upsert (PUT), batch subscribe (POST list), tags; their
+permanent deletion is `mailchimp_forget`.
 
 A member is addressed by its subscriber hash, the md5 of the lower-cased email (the email itself
 is accepted too, as Mailchimp does). Consent rules, as Mailchimp applies them:
@@ -6,7 +7,8 @@ is accepted too, as Mailchimp does). Consent rules, as Mailchimp applies them:
   member's status unless `status` is sent;
 - the batch endpoint needs a `status` for every member and, with `update_existing`, applies it to
   existing members;
-- nobody unsubscribed or cleaned can be set back to `subscribed` (Member In Compliance State).
+- nobody unsubscribed or cleaned can be set back to `subscribed` (Member In Compliance State);
+- a permanently deleted address cannot be added again (Forgotten Email Not Subscribed).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from starlette.responses import Response
 
 from pipeline.sandbox.mailchimp_audience import STATUSES, Audience
+from pipeline.sandbox.mailchimp_forget import refuse_forgotten
 from pipeline.sandbox.mailchimp_merge import check_values
 from pipeline.sandbox.mailchimp_rest import (
     MailchimpError,
@@ -28,6 +31,7 @@ from pipeline.sandbox.mailchimp_rest import (
     iso,
     not_found,
     select_fields,
+    subscriber_hash,
     without_nulls,
 )
 
@@ -36,10 +40,6 @@ WRITABLE = STATUSES[:-1]  # `archived` is reached by archiving, never set
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _EXISTS = "is already a list member. Use PUT to insert or update list members."
 _BLOCKED = {"unsubscribed": {"subscribed"}, "cleaned": {"subscribed", "pending"}}
-
-
-def subscriber_hash(email: str) -> str:
-    return hashlib.md5(email.strip().lower().encode()).hexdigest()
 
 
 def member_resource(
@@ -88,11 +88,6 @@ def member_resource(
     return without_nulls(record)
 
 
-def _member_id(request: McRequest) -> str:
-    value = request.path_params["subscriber_hash"]
-    return subscriber_hash(value) if "@" in value else value.lower()
-
-
 def get_members(audience: Audience, request: McRequest) -> Response:
     audience.check(request)
     count, offset = request.paging()
@@ -122,7 +117,7 @@ def get_members(audience: Audience, request: McRequest) -> Response:
 
 def get_member(audience: Audience, request: McRequest) -> Response:
     audience.check(request)
-    row = audience.member(_member_id(request))
+    row = audience.member(request.member_id())
     if row is None:
         raise not_found()
     body = member_resource(request, audience, row, audience.fields())
@@ -170,6 +165,7 @@ def _write(
         skip_required=request.flag("skip_merge_validation"),
     )
     if existing is None:
+        refuse_forgotten(audience, member_id, email)
         initial = status_if_new or status
         if initial is None:
             field = status_key or "status"
@@ -190,7 +186,7 @@ def put_member(audience: Audience, request: McRequest) -> Response:
     audience.check(request)
     payload = request.json_body()
     email = _check_email(payload.get("email_address"))
-    if subscriber_hash(email) != _member_id(request):
+    if subscriber_hash(email) != request.member_id():
         message = "The subscriber hash in the URL does not match the email address."
         raise invalid([{"field": "email_address", "message": message}])
     row, _ = _write(audience, request, payload, "status_if_new")
@@ -210,7 +206,7 @@ def post_tags(audience: Audience, request: McRequest) -> Response:
     if not ok:
         message = "tags must be a list of {name (1-100 characters), status: active|inactive}."
         raise invalid([{"field": "tags", "message": message}])
-    member_id = _member_id(request)
+    member_id = request.member_id()
     if audience.member(member_id) is None:
         raise not_found()
     active = [t["name"].strip() for t in tags if t["status"] == "active"]

@@ -3,11 +3,13 @@
 Mailchimp's Marketing API 3.0 answers errors as problem JSON (`application/problem+json` with
 `type`, `title`, `status`, `detail`, `instance`, plus an `errors` array of `{field, message}` for
 an invalid resource), pages collections with `count` (default 10, at most 1000) and `offset`,
-and trims any answer to the dotted paths of `fields` / `exclude_fields`.
+and trims any answer to the dotted paths of `fields` / `exclude_fields`. A member path names the
+member by subscriber hash (md5 of the lower-cased email) or by the email itself.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Mapping
@@ -66,6 +68,11 @@ def not_found() -> MailchimpError:
     return MailchimpError(404, "Resource Not Found", "The requested resource could not be found.")
 
 
+def subscriber_hash(email: str) -> str:
+    """A member's id: the md5 of the lower-cased email."""
+    return hashlib.md5(email.strip().lower().encode()).hexdigest()
+
+
 def document(body: Any, status: int = 200) -> Response:
     """A JSON answer; `body=None` sends 204 No Content."""
     if body is None:
@@ -104,6 +111,11 @@ class McRequest:
         if not isinstance(payload, dict):
             raise invalid([{"field": "", "message": "The request body must be a JSON object."}])
         return payload
+
+    def member_id(self) -> str:
+        """The member the path names: its subscriber hash, or its email (Mailchimp takes both)."""
+        value = self.path_params["subscriber_hash"]
+        return subscriber_hash(value) if "@" in value else value.lower()
 
     def flag(self, name: str) -> bool:
         """A boolean query parameter (`true`/`false`, default false)."""

@@ -3,7 +3,8 @@
 Grain: `mc_merge_fields` one row per (audience, merge field a client created); `mc_members` one
 row per (audience, member a client created or changed), holding only what the client wrote (its
 merge values, and a status only when one was set); `mc_tags` one row per (audience, tag name);
-`mc_member_tags` one row per (audience, member, active tag).
+`mc_member_tags` one row per (audience, member, active tag); `mc_deleted` one row per
+(audience, member deleted permanently), the subscriber hash only.
 
 The tables live in the sandbox state file beside Klaviyo's (through a cursor of its connection),
 so a restarted server sees what an earlier run wrote. The store's people are not copied here:
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +38,9 @@ create table if not exists mc_tags (
 create table if not exists mc_member_tags (
     list_id varchar not null, member_id varchar not null, tag_id integer not null,
     added_at timestamp not null, primary key (list_id, member_id, tag_id));
+create table if not exists mc_deleted (
+    list_id varchar not null, member_id varchar not null, deleted_at timestamp not null,
+    primary key (list_id, member_id));
 """
 
 
@@ -134,6 +139,34 @@ class MailchimpState:
                 ],
             )
 
+    def delete_member(self, list_id: str, member_id: str, now: datetime) -> None:
+        """Forget one member for good: what clients wrote about them goes, and a tombstone
+        hides the store's person behind it and refuses the address from now on."""
+        with self._transaction():
+            for table in ("mc_members", "mc_member_tags"):
+                self._con.execute(
+                    f"delete from {table} where list_id = ? and member_id = ?",
+                    [list_id, member_id],
+                )
+            self._con.execute(
+                "insert or ignore into mc_deleted values (?, ?, ?)", [list_id, member_id, now]
+            )
+
+    def deleted_table(self, list_id: str) -> pa.Table:
+        """(member_id) of every member deleted permanently, as Arrow."""
+        with self._lock:
+            return self._con.sql(
+                "select member_id from mc_deleted where list_id = $id", params={"id": list_id}
+            ).to_arrow_table()
+
+    def is_deleted(self, list_id: str, member_id: str) -> bool:
+        return bool(
+            self._rows(
+                "select 1 from mc_deleted where list_id = ? and member_id = ?",
+                [list_id, member_id],
+            )
+        )
+
     # -- tags --------------------------------------------------------------------------------
 
     def set_tags(
@@ -145,26 +178,19 @@ class MailchimpState:
         now: datetime,
     ) -> None:
         """Add the member to `active` tags (creating them) and remove it from `inactive` ones."""
-        with self._lock:
-            self._con.execute("begin transaction")
-            try:
-                for name in active:
-                    tag_id = self._tag_id(list_id, name, create=True)
-                    self._con.execute(
-                        "insert or ignore into mc_member_tags values (?, ?, ?, ?)",
-                        [list_id, member_id, tag_id, now],
-                    )
-                for name in inactive:
-                    tag_id = self._tag_id(list_id, name, create=False)
-                    self._con.execute(
-                        "delete from mc_member_tags"
-                        " where list_id = ? and member_id = ? and tag_id = ?",
-                        [list_id, member_id, tag_id],
-                    )
-                self._con.execute("commit")
-            except BaseException:
-                self._con.execute("rollback")
-                raise
+        with self._transaction():
+            for name in active:
+                tag_id = self._tag_id(list_id, name, create=True)
+                self._con.execute(
+                    "insert or ignore into mc_member_tags values (?, ?, ?, ?)",
+                    [list_id, member_id, tag_id, now],
+                )
+            for name in inactive:
+                tag_id = self._tag_id(list_id, name, create=False)
+                self._con.execute(
+                    "delete from mc_member_tags where list_id = ? and member_id = ? and tag_id = ?",
+                    [list_id, member_id, tag_id],
+                )
 
     def tags_table(self, list_id: str) -> pa.Table:
         """(member_id, tag_id, name) of every active tag of the audience, as Arrow."""
@@ -197,6 +223,18 @@ class MailchimpState:
         ).fetchone()
         self._con.execute("insert into mc_tags values (?, ?, ?)", [list_id, tag_id, name])
         return tag_id
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction, under the lock: all of it happens or none."""
+        with self._lock:
+            self._con.execute("begin transaction")
+            try:
+                yield
+                self._con.execute("commit")
+            except BaseException:
+                self._con.execute("rollback")
+                raise
 
     def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         with self._lock:

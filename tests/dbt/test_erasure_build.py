@@ -1,8 +1,8 @@
 """Erasure end to end on the small sandbox store: build everything, erase one person known to
 both platforms (with orders, email events, a CSV order and a quarantined event) through the
 `erasure` asset and a `customers/redact` payload, then prove that no table holds their email or
-ids, that Klaviyo got the deletion request, and that a backfill and a rebuild do not bring them
-back."""
+ids, that Klaviyo got the deletion request, that their Mailchimp member is deleted for good, and
+that a backfill and a rebuild do not bring them back."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ import pytest
 import requests
 
 from pipeline.defs.activation.erasure import erasures
+from pipeline.defs.resources import MailchimpResource
 from pipeline.lib.clients.http import ApiSession
 from pipeline.lib.clients.klaviyo_writes import KlaviyoWriteClient
+from pipeline.lib.clients.mailchimp import MailchimpClient, subscriber_hash
 from pipeline.lib.raw_records import RAW_TABLES
 from pipeline.lib.sync.ledger import SyncLedger
 from pipeline.lib.warehouse import connect, load_records
@@ -80,6 +82,10 @@ def hits(warehouse, email: str, tokens: list[str]) -> dict[str, int]:
             if count:
                 found[table] = count
     return found
+
+
+def member_ids(mailchimp: MailchimpClient, list_id: str) -> set[str]:
+    return {m["id"] for m in mailchimp.iter_members(list_id, fields=["id"])}
 
 
 def test_an_erased_person_is_gone_everywhere_and_stays_gone(tmp_path, raw_warehouse):
@@ -155,9 +161,15 @@ def test_an_erased_person_is_gone_everywhere_and_stays_gone(tmp_path, raw_wareho
         "orders_to_redact": [],
     }
     with sandbox(tmp_path / "sandbox") as url:
+        mailchimp = MailchimpClient(f"{url}/3.0", "sandbox-key")
+        list_id = mailchimp.find_audience()["id"]
+        assert subscriber_hash(email) in member_ids(mailchimp, list_id)
         erased = dg.materialize(
             [erasures],
-            resources=resources(url, warehouse),
+            resources={
+                **resources(url, warehouse),
+                "mailchimp": MailchimpResource(api_url=f"{url}/3.0", api_key="sandbox-key"),
+            },
             run_config={
                 "ops": {"activation__erasures": {"config": {"payload": json.dumps(payload)}}}
             },
@@ -167,12 +179,14 @@ def test_an_erased_person_is_gone_everywhere_and_stays_gone(tmp_path, raw_wareho
         state = requests.get(f"{url}/sandbox/state", timeout=30).json()
         klaviyo = KlaviyoWriteClient(url, "sandbox-key", ApiSession("Klaviyo", "KLAVIYO_API_KEY"))
         assert klaviyo.marketing_consent(emails=[email]) == {}
+        assert subscriber_hash(email) not in member_ids(mailchimp, list_id)
         assert hits(warehouse, email, tokens) == {}
 
         # a backfill of the whole history, then a rebuild
         backfill = ingest(url, warehouse, *HISTORY)
     assert backfill.success
     assert counts["klaviyo_deletion_requests"] == state["deletion_requests"] == 1
+    assert counts["mailchimp_deletion_requests"] == 1
     assert counts["identities_found"] >= 3 and counts["rows_deleted"] > 0
     assert email not in str(counts).lower() and customer_id not in str(counts)
     assert metadata(backfill, "shopify", "customers")["erased_skipped"] >= 1

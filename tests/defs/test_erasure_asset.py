@@ -1,4 +1,4 @@
-"""The erasure asset refuses unclear run config before touching the warehouse or Klaviyo."""
+"""The erasure asset refuses unclear run config before touching the warehouse or a platform."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from pipeline.defs.activation.erasure import erasures
-from pipeline.defs.resources import KlaviyoResource, WarehouseResource
+from pipeline.defs.resources import KlaviyoResource, MailchimpResource, WarehouseResource
 from pipeline.lib.erasure_request import ErasureRequestError
 
 
@@ -24,8 +24,9 @@ from pipeline.lib.erasure_request import ErasureRequestError
 def test_unclear_requests_fail_before_anything_happens(tmp_path, config, message):
     warehouse = tmp_path / "warehouse.duckdb"
     resources = {
-        # nothing listens there: a call to Klaviyo would fail differently
+        # nothing listens there: a call to Klaviyo or Mailchimp would fail differently
         "klaviyo": KlaviyoResource(api_url="http://127.0.0.1:9", api_key="sandbox-key"),
+        "mailchimp": MailchimpResource(api_url="http://127.0.0.1:9/3.0", api_key="sandbox-key"),
         "warehouse": WarehouseResource(path=str(warehouse)),
     }
     with pytest.raises(ErasureRequestError, match=message):

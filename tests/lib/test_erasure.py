@@ -1,19 +1,37 @@
 """Erasure on a small hand-made warehouse: the person goes from every table (and only the
-person), only salted hashes remain, re-running is a no-op, and later loads skip them."""
+person), only salted hashes remain, re-running is a no-op, and later loads skip them. Their
+Mailchimp members are deleted on the Mailchimp emulator (tiny store, 127.0.0.1), before the
+warehouse is touched."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 
 import duckdb
 import pytest
+from starlette.applications import Starlette
 
-from pipeline.lib.erasure import ErasureError, erase
-from pipeline.lib.erasure_keys import ErasureSaltError, hash_sql, identifier_hash
+from pipeline.lib.clients.http import ApiError
+from pipeline.lib.clients.mailchimp import MailchimpClient, MemberUpsert, subscriber_hash
+from pipeline.lib.erasure import ErasureError, MailchimpAudience, erase
+from pipeline.lib.erasure_keys import (
+    ErasureSaltError,
+    hash_sql,
+    identifier_hash,
+    salt_fingerprint,
+)
 from pipeline.lib.erasure_request import ErasureRequest, parse_redact_payload
 from pipeline.lib.raw_records import RAW_TABLES
 from pipeline.lib.warehouse import load_records
+from pipeline.sandbox.context import SandboxContext
+from pipeline.sandbox.mailchimp_api import mailchimp_routes
+from pipeline.sandbox.threaded_server import ThreadedServer
+from tests.lib.clients.sandbox_fixtures import quiet_session
+from tests.sandbox.klaviyo_fixtures import TOKEN, make_ctx
 
 SALT = "test-salt"
 ANN = "ann.lee@example.com"
@@ -21,6 +39,7 @@ ANN_ID = "a" * 32
 BOB_ID = "b" * 32
 SHOPIFY_ANN = "gid://shopify/Customer/11"
 SHOPIFY_BOB = "gid://shopify/Customer/111"  # a longer id that starts like Ann's
+ANN_BEFORE = "ann.before@example.com"  # an address of Ann's that only the Mailchimp sync knew
 
 
 class FakeKlaviyo:
@@ -249,3 +268,141 @@ def test_a_shared_placeholder_email_is_refused_and_never_erases_others(con):
     assert mentions(everything(con), BOB_ID)
     [(hashes,)] = con.execute("select identifier_hashes from activation.erasures").fetchall()
     assert identifier_hash("email", "none@none.com", SALT) not in hashes
+
+
+# -- Mailchimp -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def mailchimp_server(ctx: SandboxContext) -> Iterator[MailchimpAudience]:
+    """The Mailchimp emulator over `ctx` on 127.0.0.1, and its audience through the real client."""
+    with ThreadedServer(Starlette(routes=mailchimp_routes(ctx))) as server:
+        session = quiet_session("Mailchimp", "MAILCHIMP_API_KEY")
+        yield MailchimpAudience(MailchimpClient(f"{server.url}/3.0", TOKEN, session))
+
+
+def members(audience: MailchimpAudience) -> set[str]:
+    return {m["id"] for m in audience.client.iter_members(audience.list_id, fields=["id"])}
+
+
+@pytest.fixture
+def mailchimp_ctx() -> SandboxContext:
+    return make_ctx()
+
+
+@pytest.fixture
+def mailchimp(con, mailchimp_ctx) -> Iterator[MailchimpAudience]:
+    """The tiny store's audience plus Ann (under her address and an older one the Mailchimp sync
+    recorded) and Bob, as a sync would have left them."""
+    with mailchimp_server(mailchimp_ctx) as audience:
+        emails = [ANN, ANN_BEFORE, "bob@example.com"]
+        outcomes = audience.client.upsert_members(audience.list_id, map(MemberUpsert, emails))
+        assert all(o.ok for o in outcomes)
+        con.execute(
+            "insert into activation.sync_state values ('mailchimp', ?, ?), ('mailchimp', ?, ?)",
+            [ANN_ID, subscriber_hash(ANN_BEFORE), BOB_ID, subscriber_hash("bob@example.com")],
+        )
+        yield audience
+
+
+def test_erasure_deletes_the_persons_mailchimp_members_and_only_theirs(con, mailchimp):
+    before = members(mailchimp)
+    ann = {subscriber_hash(ANN), subscriber_hash(ANN_BEFORE)}
+    assert ann <= before
+    result = erase(
+        con,
+        ErasureRequest(emails=(ANN,)),
+        klaviyo=None,
+        mailchimp=mailchimp,
+        run_id="r1",
+        salt=SALT,
+    )
+    assert result.mailchimp_deletions == 2
+    assert members(mailchimp) == before - ann  # Bob and the store's people stay
+    [(filed,)] = con.execute("select mailchimp_deletions from activation.erasures").fetchall()
+    assert filed == 2
+
+
+def test_a_rerun_files_no_second_mailchimp_deletion(con, mailchimp):
+    request = ErasureRequest(emails=(ANN,))
+    erase(con, request, klaviyo=None, mailchimp=mailchimp, run_id="r1", salt=SALT)
+    calls = mailchimp.client.session.stats.requests
+    again = erase(con, request, klaviyo=None, mailchimp=mailchimp, run_id="r2", salt=SALT)
+    assert again.repeated and again.mailchimp_deletions == 0
+    assert mailchimp.client.session.stats.requests == calls  # not a single Mailchimp call
+    [(filed,)] = con.execute("select mailchimp_deletions from activation.erasures").fetchall()
+    assert filed == 2
+
+
+def test_a_person_mailchimp_does_not_hold_counts_nothing_and_is_asked_again(con, mailchimp_ctx):
+    """A member Mailchimp does not hold (404) is nothing to delete: the erasure goes on, counts
+    0, and a re-run asks Mailchimp again (the address may have joined since)."""
+    with mailchimp_server(mailchimp_ctx) as audience:
+        before = members(audience)
+        request = ErasureRequest(emails=("bob@example.com",))
+        first = erase(con, request, klaviyo=None, mailchimp=audience, run_id="r1", salt=SALT)
+        assert first.mailchimp_deletions == 0 and first.total_deleted > 0
+        calls = audience.client.write_calls
+        again = erase(con, request, klaviyo=None, mailchimp=audience, run_id="r2", salt=SALT)
+        assert again.mailchimp_deletions == 0 and audience.client.write_calls == calls + 1
+        assert members(audience) == before
+    [(filed,)] = con.execute("select mailchimp_deletions from activation.erasures").fetchall()
+    assert filed == 0
+
+
+def test_a_failing_mailchimp_call_leaves_the_warehouse_untouched(con, mailchimp_ctx):
+    klaviyo = FakeKlaviyo()
+    request = ErasureRequest(emails=(ANN,))
+    before = everything(con)
+    with mailchimp_server(mailchimp_ctx) as audience:
+        audience.client.upsert_members(audience.list_id, [MemberUpsert(ANN)])
+    # the audience was found; now Mailchimp stops answering
+    with pytest.raises(ApiError, match="did not answer") as raised:
+        erase(con, request, klaviyo=klaviyo, mailchimp=audience, run_id="r1", salt=SALT)
+    assert ANN not in str(raised.value) and subscriber_hash(ANN) not in str(raised.value)
+    assert everything(con) == before
+    assert con.execute("select count(*) from activation.erasures").fetchone() == (0,)
+    with mailchimp_server(mailchimp_ctx) as back:
+        result = erase(con, request, klaviyo=klaviyo, mailchimp=back, run_id="r2", salt=SALT)
+        assert subscriber_hash(ANN) not in members(back)
+    assert result.mailchimp_deletions == 1 and not result.repeated and result.total_deleted > 0
+    assert klaviyo.deletions == [{"profile_id": "PANN"}] * 2  # the whole erasure, repeated
+
+
+# -- an older warehouse ------------------------------------------------------------------------
+
+OLD_ERASURES = """
+create table activation.erasures (
+    request_id varchar primary key, source varchar not null, identifier_hashes varchar[] not null,
+    salt_fingerprint varchar not null, requested_at timestamp not null,
+    processed_at timestamp not null, deleted_rows json not null,
+    klaviyo_deletions integer not null, run_id varchar not null)
+"""
+
+
+def test_an_older_erasures_table_gains_the_mailchimp_column_and_keeps_its_rows(con, mailchimp):
+    con.execute(OLD_ERASURES)
+    old = (
+        "old-request",
+        "request file",
+        ["h1", "h2"],
+        salt_fingerprint(SALT),
+        datetime(2024, 1, 2),
+        datetime(2024, 1, 3),
+        '{"raw_shopify.orders": 2}',
+        1,
+        "old-run",
+    )
+    con.execute("insert into activation.erasures values (?, ?, ?, ?, ?, ?, ?, ?, ?)", old)
+    result = erase(
+        con,
+        ErasureRequest(emails=("bob@example.com",)),
+        klaviyo=FakeKlaviyo(),
+        mailchimp=mailchimp,
+        run_id="new-run",
+        salt=SALT,
+    )
+    assert result.mailchimp_deletions == 1
+    rows = con.execute("select * from activation.erasures order by run_id").fetchall()
+    assert rows[1] == (*old, 0)  # the added column comes last, at 0 for an old row
+    assert rows[0][-3:] == (1, "new-run", 1)  # klaviyo_deletions, run_id, mailchimp_deletions

@@ -201,6 +201,47 @@ def test_writes_persist_across_a_restart(tmp_path):
     assert restarted.get(member_url(email)).json()["merge_fields"]["CHURN"] == 0.9
 
 
+def test_a_permanently_deleted_member_is_gone_for_good(client):
+    client.post(f"/3.0/lists/{LIST_ID}/merge-fields", json=SCORE)
+    store, added = person_email(0), "added@example.com"
+    client.put(member_url(store), json=put_body(store, merge_fields={"CHURN": 0.4}))
+    client.post(member_url(store, "/tags"), json={"tags": [{"name": "VIP", "status": "active"}]})
+    client.put(member_url(added), json=put_body(added))
+    before = set(statuses(client))
+    for email in (store, added):
+        deleted = client.post(member_url(email, "/actions/delete-permanent"))
+        assert (deleted.status_code, deleted.content) == (204, b"")
+        assert client.get(member_url(email)).status_code == 404
+    assert set(statuses(client)) == before - {store, added}
+    again = client.post(member_url(store, "/actions/delete-permanent"))
+    assert again.status_code == 404
+    assert again.headers["content-type"] == "application/problem+json"
+    assert again.json()["title"] == "Resource Not Found"
+    refused = client.put(member_url(store), json=put_body(store))
+    assert refused.status_code == 400
+    assert refused.json()["title"] == "Forgotten Email Not Subscribed"
+    tag = {"tags": [{"name": "VIP", "status": "inactive"}]}
+    assert client.post(member_url(store, "/tags"), json=tag).status_code == 404
+
+
+def test_deleting_a_member_never_there_is_404(client):
+    answer = client.post(member_url("never.there@example.com", "/actions/delete-permanent"))
+    assert answer.status_code == 404
+    assert len(statuses(client)) == N_MEMBERS
+
+
+def test_a_deletion_persists_across_a_restart(tmp_path):
+    path = tmp_path / "state.duckdb"
+    first = make_ctx(state=SandboxState(path))
+    email = person_email(9)
+    assert make_client(first).post(member_url(email, "/actions/delete-permanent")).is_success
+    first.state.close()
+    restarted = make_client(make_ctx(state=SandboxState(path)))
+    assert restarted.get(member_url(email)).status_code == 404
+    assert len(statuses(restarted)) == N_MEMBERS - 1
+    assert restarted.put(member_url(email), json=put_body(email)).status_code == 400
+
+
 def test_unsupported_method_gets_405(client):
     answer = client.delete(f"/3.0/lists/{LIST_ID}")
     assert answer.status_code == 405
@@ -217,7 +258,8 @@ def test_a_member_reads_the_same_alone_and_in_the_list(client):
     client.put(member_url("new@example.com"), json=put_body("new@example.com"))
     tag = {"tags": [{"name": "VIP", "status": "active"}]}
     client.post(member_url(person_email(0), "/tags"), json=tag)
+    client.post(member_url(person_email(6), "/actions/delete-permanent"))
     listed = client.get(f"/3.0/lists/{LIST_ID}/members", params={"count": 1000}).json()
-    assert len(listed["members"]) == N_MEMBERS + 1
+    assert len(listed["members"]) == N_MEMBERS  # one added, one deleted
     for member in listed["members"]:
         assert client.get(member_url(member["email_address"])).json() == member

@@ -3,15 +3,17 @@
 Grain of the asset `[activation, erasures]`: one row per erasure request in
 `activation.erasures` (salted hashes only). Run config names a request file (emails or
 customer ids, one per line or CSV) or a Shopify `customers/redact` body; see
-`pipeline.lib.erasure_request`. Metadata holds counts only, never an email or an id.
+`pipeline.lib.erasure_request`. Besides the warehouse, the person is deleted in Klaviyo and,
+when Mailchimp is configured (as for `activation/mailchimp_sync`), from the Mailchimp
+audience. Metadata holds counts only, never an email or an id.
 """
 
 import dagster as dg
 
-from pipeline.defs.resources import KlaviyoResource, WarehouseResource
+from pipeline.defs.resources import KlaviyoResource, MailchimpResource, WarehouseResource
 from pipeline.lib.clients.http import ApiSession
 from pipeline.lib.clients.klaviyo_writes import KlaviyoWriteClient
-from pipeline.lib.erasure import erase_all
+from pipeline.lib.erasure import MailchimpAudience, erase_all
 from pipeline.lib.erasure_request import (
     ErasureRequestError,
     parse_redact_json,
@@ -35,10 +37,11 @@ class ErasureConfig(dg.Config):
 @dg.asset(
     key=KEY,
     description="Erasure requests processed (one row per request): the person deleted from "
-    "every warehouse table and a Klaviyo data-privacy deletion filed; only salted hashes of "
+    "every warehouse table, a Klaviyo data-privacy deletion filed and, when Mailchimp is "
+    "configured, their Mailchimp audience members permanently deleted; only salted hashes of "
     "their identifiers are kept, so later loads and backfills skip them.",
     group_name="activation",
-    kinds={"duckdb", "klaviyo"},
+    kinds={"duckdb", "klaviyo", "mailchimp"},
     owners=["team:data"],
     pool="duckdb",
 )
@@ -46,6 +49,7 @@ def erasures(
     context: dg.AssetExecutionContext,
     config: ErasureConfig,
     klaviyo: KlaviyoResource,
+    mailchimp: MailchimpResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     if (config.request_path is None) == (config.payload is None):
@@ -57,9 +61,16 @@ def erasures(
     client = KlaviyoWriteClient(
         klaviyo.api_url, klaviyo.api_key, ApiSession("Klaviyo", "KLAVIYO_API_KEY")
     )
+    audience = None
+    if mailchimp.configured:
+        audience = MailchimpAudience(mailchimp.client(), mailchimp.audience)
+    else:
+        context.log.info("Mailchimp is not configured (no MAILCHIMP_API_KEY): nothing to delete")
     context.log.info(f"Processing {len(requests)} erasure request(s)")
     with warehouse.connect() as con:
-        results = erase_all(con, requests, klaviyo=client, run_id=context.run.run_id)
+        results = erase_all(
+            con, requests, klaviyo=client, mailchimp=audience, run_id=context.run.run_id
+        )
     deleted: dict[str, int] = {}
     for result in results:
         for table, count in result.deleted_rows.items():
@@ -73,6 +84,7 @@ def erasures(
             "tables_with_deletions": len(deleted),
             "deleted_rows_by_table": dg.MetadataValue.json(dict(sorted(deleted.items()))),
             "klaviyo_deletion_requests": sum(r.klaviyo_deletions for r in results),
+            "mailchimp_deletion_requests": sum(r.mailchimp_deletions for r in results),
         }
     )
 
@@ -81,6 +93,6 @@ erasure_job = dg.define_asset_job(
     "erasure",
     selection=dg.AssetSelection.assets(KEY),
     executor_def=dg.in_process_executor,
-    description="Erase the people a request names from the warehouse and Klaviyo (request "
-    "file path or customers/redact payload in run config).",
+    description="Erase the people a request names from the warehouse, Klaviyo and Mailchimp "
+    "(request file path or customers/redact payload in run config).",
 )

@@ -1,4 +1,5 @@
-"""Mailchimp's Marketing API 3.0: one audience's merge fields, member upserts, tags, members.
+"""Mailchimp's Marketing API 3.0: one audience's merge fields, member upserts, tags, members,
+and the permanent deletion of a member (erasure).
 
 Members are upserted one per call with `PUT /lists/{id}/members/{subscriber_hash}` carrying
 `status_if_new` and never `status`: that is the only upsert that cannot change an existing
@@ -175,6 +176,20 @@ class MailchimpClient:
             path = f"/lists/{list_id}/members/{member_hash}/tags"
             self.write_calls += 1
             self.session.request("POST", self._url(path), auth=self._auth, json={"tags": tags})
+
+    def delete_member_permanently(self, list_id: str, member_hash: str) -> bool:
+        """Delete one member and everything Mailchimp holds about them, for good (an erasure);
+        False when the audience holds no such member (404: nothing to delete). Mailchimp then
+        refuses to re-import the address: only the person can sign up again."""
+        path = f"/lists/{list_id}/members/{member_hash}/actions/delete-permanent"
+        self.write_calls += 1
+        try:
+            self.session.request("POST", self._url(path), auth=self._auth).close()
+        except RequestRejectedError as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
 
     def iter_members(
         self, list_id: str, fields: Iterable[str] | None = None, status: str | None = None

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from pipeline.lib.clients.http import ApiError, RejectedCredentialsError
+from pipeline.lib.clients.http import ApiError, RejectedCredentialsError, RequestRejectedError
 from pipeline.lib.clients.mailchimp import (
     MailchimpClient,
     MemberUpsert,
@@ -146,3 +146,27 @@ def test_requests_use_basic_auth_and_the_member_hash():
         sent.headers["Authorization"] == "Basic " + base64.b64encode(b"foresight:abc-us5").decode()
     )
     assert b'"status_if_new": "transactional"' in sent.body and b'"status":' not in sent.body
+
+
+def test_a_permanent_deletion_says_whether_there_was_a_member():
+    api = client("https://us5.api.mailchimp.com", key="abc-us5")
+    problem = {"type": "t", "title": "Resource Not Found", "status": 404, "detail": "d"}
+    adapter = scripted(
+        api.session,
+        [
+            Reply(204, b""),
+            Reply(404, problem),
+            Reply(503, b""),  # retried
+            Reply(204, b""),
+            Reply(400, {**problem, "title": "Bad Request", "status": 400}),
+        ],
+    )
+    member = subscriber_hash("jane@example.com")
+    assert api.delete_member_permanently("L1", member) is True
+    assert api.delete_member_permanently("L1", member) is False
+    assert api.delete_member_permanently("L1", member) is True
+    with pytest.raises(RequestRejectedError, match="HTTP 400"):
+        api.delete_member_permanently("L1", member)
+    url = f"https://us5.api.mailchimp.com/3.0/lists/L1/members/{member}/actions/delete-permanent"
+    assert {(r.method, r.url) for r in adapter.requests} == {("POST", url)}
+    assert api.write_calls == 4 and len(adapter.requests) == 5
