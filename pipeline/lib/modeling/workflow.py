@@ -119,7 +119,7 @@ def train_and_register(
                 name, result.metrics, result.baseline_metrics, champion_metrics, tolerance
             )
             row |= {"score_source": "lightgbm", "is_champion": decision.promote,
-                    "decision": _outcome(decision.promote, champion_metrics is not None)
+                    "decision": _outcome(name, decision.promote, champion_metrics is not None)
                     + decision.reason}  # fmt: skip
             summary.plots.update(task_plots(result))
         summary.rows.append(row)
@@ -134,12 +134,14 @@ def train_and_register(
     return summary
 
 
-def _outcome(promoted: bool, has_champion: bool) -> str:
+def _outcome(task: str, promoted: bool, has_champion: bool) -> str:
     if promoted:
         return "promoted: "
     if has_champion:
         return "kept champion: "
-    return "not promoted, BTYD/rules score until a model is: "
+    # Without a model, the next best category is the customer's own top category so far.
+    stand_in = "their top category serves" if task == "category" else "BTYD/rules score"
+    return f"not promoted, {stand_in} until a model is: "
 
 
 @dataclass
