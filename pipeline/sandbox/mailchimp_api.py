@@ -5,7 +5,9 @@ shop); `GET`/`POST /lists/{list_id}/merge-fields`; `POST /lists/{list_id}` (batc
 `GET /lists/{list_id}/members`, `GET`/`PUT /lists/{list_id}/members/{subscriber_hash}`;
 `POST /lists/{list_id}/members/{subscriber_hash}/tags` (204);
 `POST /lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent` (204, see
-`mailchimp_forget`).
+`mailchimp_forget`); `GET`/`POST /lists/{list_id}/segments` and
+`POST /lists/{list_id}/segments/{segment_id}` (static segments, which are tags: see
+`mailchimp_segments`).
 
 Which upsert a sync uses — read from the spec (3.0.85) and Mailchimp's reference: the batch
 endpoint `POST /lists/{list_id}` takes at most 500 members, but its members carry only `status`
@@ -38,6 +40,7 @@ from starlette.routing import BaseRoute, Route
 from pipeline.sandbox import mailchimp_audience as audience_api
 from pipeline.sandbox import mailchimp_forget as forget_api
 from pipeline.sandbox import mailchimp_members as members_api
+from pipeline.sandbox import mailchimp_segments as segments_api
 from pipeline.sandbox.context import SandboxContext
 from pipeline.sandbox.mailchimp_audience import Audience
 from pipeline.sandbox.mailchimp_rest import MailchimpError, McRequest, document
@@ -55,6 +58,11 @@ OPERATIONS: dict[str, dict[str, Handler]] = {
         "POST": audience_api.create_merge_field,
     },
     "/lists/{list_id}/members": {"GET": members_api.get_members},
+    "/lists/{list_id}/segments": {
+        "GET": segments_api.get_segments,
+        "POST": segments_api.create_segment,
+    },
+    "/lists/{list_id}/segments/{segment_id}": {"POST": segments_api.batch_segment},
     _MEMBER: {"GET": members_api.get_member, "PUT": members_api.put_member},
     f"{_MEMBER}/tags": {"POST": members_api.post_tags},
     f"{_MEMBER}/actions/delete-permanent": {"POST": forget_api.delete_permanent},

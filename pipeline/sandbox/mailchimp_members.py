@@ -124,7 +124,8 @@ def get_member(audience: Audience, request: McRequest) -> Response:
     return document(select_fields(body, request.query))
 
 
-def _check_email(email: Any) -> str:
+def check_email(email: Any) -> str:
+    """The address stripped, or Mailchimp's 400 when it does not look like an email."""
     if not isinstance(email, str) or not _EMAIL.fullmatch(email.strip()):
         shown = email if isinstance(email, str) else ""
         detail = f"{shown} looks fake or invalid, please enter a real email address."
@@ -153,7 +154,7 @@ def _write(
     audience: Audience, request: McRequest, payload: dict[str, Any], status_key: str | None
 ) -> tuple[dict[str, Any], bool]:
     """Create or update one member from a PUT body or a batch item; (row, created)."""
-    email = _check_email(payload.get("email_address"))
+    email = check_email(payload.get("email_address"))
     member_id = subscriber_hash(email)
     status = _check_status(payload, "status")
     status_if_new = _check_status(payload, status_key) if status_key else None
@@ -185,7 +186,7 @@ def _write(
 def put_member(audience: Audience, request: McRequest) -> Response:
     audience.check(request)
     payload = request.json_body()
-    email = _check_email(payload.get("email_address"))
+    email = check_email(payload.get("email_address"))
     if subscriber_hash(email) != request.member_id():
         message = "The subscriber hash in the URL does not match the email address."
         raise invalid([{"field": "email_address", "message": message}])
@@ -232,7 +233,7 @@ def batch_members(audience: Audience, request: McRequest) -> Response:
         try:
             if not isinstance(item, dict) or item.get("status") is None:
                 raise invalid([{"field": "status", "message": "This value should not be blank."}])
-            key = subscriber_hash(_check_email(email))
+            key = subscriber_hash(check_email(email))
             if key in seen:
                 if skip_duplicates:
                     continue

@@ -2,9 +2,9 @@
 
 Grain: `mc_merge_fields` one row per (audience, merge field a client created); `mc_members` one
 row per (audience, member a client created or changed), holding only what the client wrote (its
-merge values, and a status only when one was set); `mc_tags` one row per (audience, tag name);
-`mc_member_tags` one row per (audience, member, active tag); `mc_deleted` one row per
-(audience, member deleted permanently), the subscriber hash only.
+merge values, and a status only when one was set); `mc_deleted` one row per (audience, member
+deleted permanently), the subscriber hash only. Tags, which are also static segments, are
+`mailchimp_tag_state`'s (`mc_tags`, `mc_member_tags`), mixed in here.
 
 The tables live in the sandbox state file beside Klaviyo's (through a cursor of its connection),
 so a restarted server sees what an earlier run wrote. The store's people are not copied here:
@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
+from pipeline.sandbox.mailchimp_tag_state import TAG_SCHEMA, TagState
 from pipeline.sandbox.state import SandboxState
 
 _SCHEMA = """
@@ -32,24 +33,18 @@ create table if not exists mc_members (
     list_id varchar not null, member_id varchar not null, email_address varchar not null,
     status varchar, merge_fields json not null, created timestamp,
     last_changed timestamp not null, primary key (list_id, member_id));
-create table if not exists mc_tags (
-    list_id varchar not null, tag_id integer not null, name varchar not null,
-    primary key (list_id, tag_id));
-create table if not exists mc_member_tags (
-    list_id varchar not null, member_id varchar not null, tag_id integer not null,
-    added_at timestamp not null, primary key (list_id, member_id, tag_id));
 create table if not exists mc_deleted (
     list_id varchar not null, member_id varchar not null, deleted_at timestamp not null,
     primary key (list_id, member_id));
 """
 
 
-class MailchimpState:
+class MailchimpState(TagState):
     """What clients wrote to the emulated Mailchimp account; writes are serialised by one lock."""
 
     def __init__(self, state: SandboxState) -> None:
         self._con = state.cursor()
-        self._con.execute(_SCHEMA)
+        self._con.execute(_SCHEMA + TAG_SCHEMA)
         self._lock = threading.Lock()
 
     # -- merge fields ------------------------------------------------------------------------
@@ -166,63 +161,6 @@ class MailchimpState:
                 [list_id, member_id],
             )
         )
-
-    # -- tags --------------------------------------------------------------------------------
-
-    def set_tags(
-        self,
-        list_id: str,
-        member_id: str,
-        active: Iterable[str],
-        inactive: Iterable[str],
-        now: datetime,
-    ) -> None:
-        """Add the member to `active` tags (creating them) and remove it from `inactive` ones."""
-        with self._transaction():
-            for name in active:
-                tag_id = self._tag_id(list_id, name, create=True)
-                self._con.execute(
-                    "insert or ignore into mc_member_tags values (?, ?, ?, ?)",
-                    [list_id, member_id, tag_id, now],
-                )
-            for name in inactive:
-                tag_id = self._tag_id(list_id, name, create=False)
-                self._con.execute(
-                    "delete from mc_member_tags where list_id = ? and member_id = ? and tag_id = ?",
-                    [list_id, member_id, tag_id],
-                )
-
-    def tags_table(self, list_id: str) -> pa.Table:
-        """(member_id, tag_id, name) of every active tag of the audience, as Arrow."""
-        with self._lock:
-            return self._con.sql(
-                "select m.member_id, t.tag_id, t.name, m.added_at from mc_member_tags m"
-                " join mc_tags t using (list_id, tag_id) where list_id = $id",
-                params={"id": list_id},
-            ).to_arrow_table()
-
-    def member_tags(self, list_id: str, member_id: str) -> list[dict[str, Any]]:
-        """One member's active tags as Mailchimp lists them ({id, name}), oldest first."""
-        return self._rows(
-            "select t.tag_id as id, t.name from mc_member_tags m join mc_tags t"
-            " using (list_id, tag_id) where list_id = ? and m.member_id = ?"
-            " order by m.added_at, t.tag_id",
-            [list_id, member_id],
-        )
-
-    def _tag_id(self, list_id: str, name: str, *, create: bool) -> int | None:
-        # Tag names match case-insensitively in Mailchimp; the first spelling is kept.
-        row = self._con.execute(
-            "select tag_id from mc_tags where list_id = ? and lower(name) = lower(?)",
-            [list_id, name],
-        ).fetchone()
-        if row or not create:
-            return row[0] if row else None
-        (tag_id,) = self._con.execute(
-            "select coalesce(max(tag_id), 0) + 1 from mc_tags where list_id = ?", [list_id]
-        ).fetchone()
-        self._con.execute("insert into mc_tags values (?, ?, ?)", [list_id, tag_id, name])
-        return tag_id
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
