@@ -1,5 +1,6 @@
 """Mailchimp's Marketing API 3.0: one audience's merge fields, member upserts, tags, members,
-and the permanent deletion of a member (erasure).
+and the permanent deletion of a member (erasure). Tags in bulk, through the static segment
+behind each tag, are `mailchimp_segments`'s calls, mixed in here.
 
 Members are upserted one per call with `PUT /lists/{id}/members/{subscriber_hash}` carrying
 `status_if_new` and never `status`: that is the only upsert that cannot change an existing
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.lib.clients.http import ApiError, ApiSession, RequestRejectedError
+from pipeline.lib.clients.mailchimp_segments import SegmentCalls
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +71,7 @@ class MemberOutcome:
     status: str | None = None  # the member's status as Mailchimp holds it after the call
 
 
-class MailchimpClient:
+class MailchimpClient(SegmentCalls):
     """A Mailchimp account; `api_url` (e.g. the sandbox's http://127.0.0.1:8787/3.0) overrides
     the base URL derived from the key's data centre."""
 
@@ -84,6 +86,7 @@ class MailchimpClient:
         # HTTP Basic with any user name is the scheme Mailchimp documents for API keys.
         self._auth = ("foresight", api_key)
         self.write_calls = 0  # logical write requests (POST/PUT), whatever their retries
+        self._segments: dict[str, dict[str, int]] = {}  # see SegmentCalls
 
     def ping(self) -> bool:
         """True when the API answers and accepts the key (a rejected key raises
@@ -190,6 +193,18 @@ class MailchimpClient:
                 return False
             raise
         return True
+
+    def get_member(
+        self, list_id: str, member_hash: str, fields: Iterable[str] | None = None
+    ) -> dict[str, Any] | None:
+        """One member by subscriber hash (`fields`: member keys to keep), or None (404)."""
+        params = {"fields": ",".join(fields)} if fields is not None else None
+        try:
+            return self._get(f"/lists/{list_id}/members/{member_hash}", params=params)
+        except RequestRejectedError as error:
+            if error.status == 404:
+                return None
+            raise
 
     def iter_members(
         self, list_id: str, fields: Iterable[str] | None = None, status: str | None = None
