@@ -47,7 +47,7 @@ def _run(path: Path) -> int:
         f"erased {counts['requests']} request(s) ({counts['repeated_requests']} seen before): "
         f"{counts['identities_found']} accounts, {counts['rows_deleted']} rows deleted from "
         f"{counts['tables_with_deletions']} tables, {counts['klaviyo_deletion_requests']} "
-        f"Klaviyo deletion request(s) filed, {counts['mailchimp_deletion_requests']} Mailchimp "
+        f"Klaviyo deletion request(s) filed, {counts['mailchimp_members_deleted']} Mailchimp "
         "member(s) deleted"
     )
     return 0

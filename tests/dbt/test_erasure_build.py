@@ -186,7 +186,7 @@ def test_an_erased_person_is_gone_everywhere_and_stays_gone(tmp_path, raw_wareho
         backfill = ingest(url, warehouse, *HISTORY)
     assert backfill.success
     assert counts["klaviyo_deletion_requests"] == state["deletion_requests"] == 1
-    assert counts["mailchimp_deletion_requests"] == 1
+    assert counts["mailchimp_members_deleted"] == 1
     assert counts["identities_found"] >= 3 and counts["rows_deleted"] > 0
     assert email not in str(counts).lower() and customer_id not in str(counts)
     assert metadata(backfill, "shopify", "customers")["erased_skipped"] >= 1

@@ -84,7 +84,7 @@ def erasures(
             "tables_with_deletions": len(deleted),
             "deleted_rows_by_table": dg.MetadataValue.json(dict(sorted(deleted.items()))),
             "klaviyo_deletion_requests": sum(r.klaviyo_deletions for r in results),
-            "mailchimp_deletion_requests": sum(r.mailchimp_deletions for r in results),
+            "mailchimp_members_deleted": sum(r.mailchimp_deletions for r in results),
         }
     )
 
