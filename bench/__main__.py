@@ -25,7 +25,7 @@ def measure_generation(customers: int, data_dir: Path) -> tuple[float, float]:
     shutil.rmtree(data_dir / "stores", ignore_errors=True)
     began = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "pipeline.sandbox", "generate", "--customers", str(customers),
+        [sys.executable, "-m", "sandbox", "generate", "--customers", str(customers),
          "--data-dir", str(data_dir)],
         check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip

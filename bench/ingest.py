@@ -18,10 +18,10 @@ from pipeline.lib.clients.klaviyo import KlaviyoClient
 from pipeline.lib.clients.shopify import SHOPIFY_API_VERSION, ShopifyClient
 from pipeline.lib.raw_records import RAW_TABLES
 from pipeline.lib.warehouse import connect, load_records
-from pipeline.sandbox.context import DEFAULT_API_TOKEN
-from pipeline.sandbox.server import build_app, open_sandbox
-from pipeline.sandbox.simulator import StoreSpec
-from pipeline.sandbox.threaded_server import ThreadedServer
+from sandbox.context import DEFAULT_API_TOKEN
+from sandbox.server import build_app, open_sandbox
+from sandbox.shop.simulator import StoreSpec
+from sandbox.threaded_server import ThreadedServer
 
 EVENT_DAYS = 30
 

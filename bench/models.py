@@ -36,7 +36,7 @@ from pipeline.lib.modeling.run import (
 from pipeline.lib.modeling.train import tasks
 from pipeline.lib.modeling.workflow import latest_feature_date
 from pipeline.lib.warehouse import connect
-from pipeline.sandbox.simulator import StoreSpec, ensure_store
+from sandbox.shop.simulator import StoreSpec, ensure_store
 
 COLUMNS = {
     "binary": ["roc_auc", "pr_auc", "log_loss", "brier", "ece", "top_decile_lift"],

@@ -1,7 +1,7 @@
 """The ceiling: scores computed from each customer's true simulated traits, as of a test date.
 
 The sandbox store is viewed with its clock at the test snapshot (`StoreView(store, now=D)`), so
-the truth (`pipeline.sandbox.truth`) uses only the history before D plus the latent traits —
+the truth (`sandbox.shop.truth`) uses only the history before D plus the latent traits —
 no model can know more. Grain of `truth_scores`: one row per warehouse customer_id whose
 identities resolve to a simulated person known at D.
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.sandbox.store import StoreView
-from pipeline.sandbox.truth import HORIZONS, truth_frame
+from sandbox.shop.store import StoreView
+from sandbox.shop.truth import HORIZONS, truth_frame
 
 # Warehouse customer → simulated person, through the identities dbt resolved: a Shopify
 # account (duplicate accounts included) or a Klaviyo profile.

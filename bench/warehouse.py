@@ -21,10 +21,10 @@ from pipeline.defs.partitions import partition_range_tags
 from pipeline.defs.resources import KlaviyoResource, ShopifyResource, WarehouseResource
 from pipeline.lib.clients.shopify import SHOPIFY_API_VERSION
 from pipeline.lib.settings import PROJECT_ROOT
-from pipeline.sandbox.context import DEFAULT_API_TOKEN
-from pipeline.sandbox.server import build_app, open_sandbox
-from pipeline.sandbox.simulator import StoreSpec
-from pipeline.sandbox.threaded_server import ThreadedServer
+from sandbox.context import DEFAULT_API_TOKEN
+from sandbox.server import build_app, open_sandbox
+from sandbox.shop.simulator import StoreSpec
+from sandbox.threaded_server import ThreadedServer
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 

@@ -1,7 +1,7 @@
 """`make demo`: start the sandbox shop, run the daily job end to end against it (ingest, dbt,
 scoring, segments, the syncs to the sandbox Klaviyo and Mailchimp), summarise.
 
-Extra arguments go to `python -m pipeline.sandbox serve` (e.g. `--customers 50000 --faults
+Extra arguments go to `python -m sandbox serve` (e.g. `--customers 50000 --faults
 429=0.1`). The sandbox runs as its own process on 127.0.0.1, as a real platform is its own
 service, and stops at the end whatever happens. The first demo backfills the whole history in one
 run (single-run backfill policy), as `first_refresh`, which also trains the first models before
@@ -23,7 +23,7 @@ import requests
 from pipeline.defs.partitions import HISTORY_START, partition_range_tags
 from pipeline.lib.settings import warehouse_path
 from pipeline.lib.warehouse import connect
-from pipeline.sandbox.process import running_sandbox, use_sandbox_for_unconfigured_platforms
+from sandbox.process import running_sandbox, use_sandbox_for_unconfigured_platforms
 
 
 def models_registered() -> bool:

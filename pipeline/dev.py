@@ -6,7 +6,7 @@ import argparse
 import subprocess
 import sys
 
-from pipeline.sandbox.process import running_sandbox, use_sandbox_for_unconfigured_platforms
+from sandbox.process import running_sandbox, use_sandbox_for_unconfigured_platforms
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.one_off_run import run_job_once
-from pipeline.sandbox.process import running_sandbox, use_sandbox_for_unconfigured_platforms
+from sandbox.process import running_sandbox, use_sandbox_for_unconfigured_platforms
 
 
 def main(argv: list[str] | None = None) -> int:

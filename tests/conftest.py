@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 import pytest
 
-from pipeline.sandbox.simulator import StoreSpec, ensure_store
-from pipeline.sandbox.store import StoreView
+from sandbox.shop.simulator import StoreSpec, ensure_store
+from sandbox.shop.store import StoreView
 
 SMALL_STORE = StoreSpec(seed=7, customers=800, start=date(2024, 1, 1), days=240)
 

@@ -16,9 +16,9 @@ import pytest
 
 from pipeline.defs.partitions import partition_range_tags
 from pipeline.lib.warehouse import connect
-from pipeline.sandbox.faults import FaultSpec
-from pipeline.sandbox.server import build_app, open_sandbox
-from pipeline.sandbox.threaded_server import ThreadedServer
+from sandbox.faults import FaultSpec
+from sandbox.server import build_app, open_sandbox
+from sandbox.threaded_server import ThreadedServer
 from tests.conftest import SMALL_STORE
 from tests.dbt.dbt_helpers import DBT_DIR, dbt_build
 from tests.defs.ingest_helpers import API_ASSETS, HISTORY, resources

@@ -14,9 +14,9 @@ from pipeline.defs.partitions import partition_range_tags
 from pipeline.defs.resources import KlaviyoResource, ShopifyResource, WarehouseResource
 from pipeline.lib.clients.shopify import SHOPIFY_API_VERSION
 from pipeline.lib.warehouse import connect
-from pipeline.sandbox.faults import FaultSpec
-from pipeline.sandbox.server import build_app, open_sandbox
-from pipeline.sandbox.threaded_server import ThreadedServer
+from sandbox.faults import FaultSpec
+from sandbox.server import build_app, open_sandbox
+from sandbox.threaded_server import ThreadedServer
 from tests.conftest import SMALL_STORE
 
 API_ASSETS = [*shopify_assets, *klaviyo_assets]

@@ -7,7 +7,7 @@ from datetime import datetime
 import dagster as dg
 import pytest
 
-from pipeline.sandbox.store import StoreView
+from sandbox.shop.store import StoreView
 from tests.defs.ingest_helpers import HISTORY, ingest, metadata, sandbox, snapshot
 
 pytestmark = pytest.mark.integration

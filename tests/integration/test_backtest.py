@@ -10,7 +10,7 @@ import pytest
 
 from pipeline import backtest
 from pipeline.lib.backtest import BacktestError, check_as_of
-from pipeline.sandbox.store import StoreView
+from sandbox.shop.store import StoreView
 
 AS_OF = date(2024, 7, 1)  # a Monday; the store's history ends on 2024-08-28
 

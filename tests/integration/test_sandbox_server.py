@@ -7,8 +7,8 @@ import requests
 from starlette.testclient import TestClient
 
 from pipeline.lib.clients.shopify import SHOPIFY_API_VERSION
-from pipeline.sandbox.server import build_app, open_sandbox
-from pipeline.sandbox.threaded_server import ThreadedServer
+from sandbox.server import build_app, open_sandbox
+from sandbox.threaded_server import ThreadedServer
 from tests.conftest import SMALL_STORE
 from tests.sandbox.test_klaviyo_spec import STABLE, conforms, openapi, spec  # noqa: F401
 

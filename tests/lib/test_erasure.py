@@ -27,9 +27,9 @@ from pipeline.lib.erasure_keys import (
 from pipeline.lib.erasure_request import ErasureRequest, parse_redact_payload
 from pipeline.lib.raw_records import RAW_TABLES
 from pipeline.lib.warehouse import load_records
-from pipeline.sandbox.context import SandboxContext
-from pipeline.sandbox.mailchimp_api import mailchimp_routes
-from pipeline.sandbox.threaded_server import ThreadedServer
+from sandbox.context import SandboxContext
+from sandbox.mailchimp.api import mailchimp_routes
+from sandbox.threaded_server import ThreadedServer
 from tests.lib.clients.sandbox_fixtures import quiet_session
 from tests.sandbox.klaviyo_fixtures import TOKEN, make_ctx
 

@@ -16,9 +16,9 @@ import duckdb
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from pipeline.sandbox.context import SandboxContext
-from pipeline.sandbox.klaviyo_api import klaviyo_routes
-from pipeline.sandbox.state import SandboxState
+from sandbox.context import SandboxContext
+from sandbox.klaviyo.api import klaviyo_routes
+from sandbox.state import SandboxState
 
 NOW = datetime(2024, 6, 1)
 TOKEN = "sandbox-key"

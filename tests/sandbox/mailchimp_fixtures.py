@@ -12,10 +12,10 @@ import hashlib
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from pipeline.sandbox.context import SandboxContext
-from pipeline.sandbox.mailchimp_api import ConnectionLimiter, mailchimp_routes
-from pipeline.sandbox.mailchimp_audience import audience_id
-from pipeline.sandbox.shopify_resolvers import ShopInfo
+from sandbox.context import SandboxContext
+from sandbox.mailchimp.api import ConnectionLimiter, mailchimp_routes
+from sandbox.mailchimp.audience import audience_id
+from sandbox.shopify.resolvers import ShopInfo
 from tests.sandbox.klaviyo_fixtures import TOKEN, email_of, make_ctx
 
 LIST_ID = audience_id(ShopInfo().name)

@@ -15,9 +15,9 @@ import duckdb
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from pipeline.sandbox.context import SandboxContext
-from pipeline.sandbox.shopify_api import shopify_routes
-from pipeline.sandbox.shopify_bulk import THREAD_PREFIX
+from sandbox.context import SandboxContext
+from sandbox.shopify.api import shopify_routes
+from sandbox.shopify.bulk import THREAD_PREFIX
 
 TOKEN = "shpat-test-token"
 NOW = datetime(2024, 6, 1, 12, 0, 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow.parquet as pq
 
-from pipeline.sandbox.__main__ import main
+from sandbox.__main__ import main
 
 STORE = ["--customers", "300", "--days", "120", "--seed", "5"]
 

@@ -11,8 +11,8 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from pipeline.sandbox.faults import FaultInjector, FaultSpec, FaultSpecError, corrupt_one_record
-from pipeline.sandbox.threaded_server import ThreadedServer
+from sandbox.faults import FaultInjector, FaultSpec, FaultSpecError, corrupt_one_record
+from sandbox.threaded_server import ThreadedServer
 
 PAGE = {"data": [{"id": str(i), "attributes": {"updated": "2024-03-01T10:00:00+00:00"}}
                  for i in range(5)]}  # fmt: skip

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from pipeline.sandbox.klaviyo_query import parse_filter
-from pipeline.sandbox.state import SandboxState
+from sandbox.klaviyo.query import parse_filter
+from sandbox.state import SandboxState
 from tests.sandbox.klaviyo_fixtures import (
     HEADERS,
     JSON_API,

@@ -20,8 +20,8 @@ from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from pipeline.sandbox.klaviyo_api import OPERATIONS
-from pipeline.sandbox.klaviyo_ratelimit import TIERS
+from sandbox.klaviyo.api import OPERATIONS
+from sandbox.klaviyo.ratelimit import TIERS
 from tests.sandbox.klaviyo_fixtures import (
     JSON_API,
     REVISION,

@@ -7,8 +7,8 @@ import base64
 
 import pytest
 
-from pipeline.sandbox.mailchimp_api import ConnectionLimiter
-from pipeline.sandbox.state import SandboxState
+from sandbox.mailchimp.api import ConnectionLimiter
+from sandbox.state import SandboxState
 from tests.sandbox.klaviyo_fixtures import make_ctx
 from tests.sandbox.mailchimp_fixtures import (
     LIST_ID,

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 from starlette.testclient import TestClient
 
-from pipeline.sandbox import shopify_bulk
+from sandbox.shopify import bulk as shopify_bulk
 from tests.sandbox.shopify_fixtures import (
     N_CUSTOMERS,
     N_ORDERS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipeline.sandbox.simulator import StoreSpec, generate_store
+from sandbox.shop.simulator import StoreSpec, generate_store
 from tests.conftest import SMALL_STORE
 
 TABLES = (

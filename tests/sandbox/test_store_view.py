@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from pipeline.sandbox.store import StoreView
+from sandbox.shop.store import StoreView
 
 EARLY, LATE = datetime(2024, 5, 1), datetime(2024, 8, 29)
 # What a client may see of each view: (view, ordering key, the columns that are final once seen).

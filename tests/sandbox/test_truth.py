@@ -7,9 +7,9 @@ from datetime import datetime
 import pandas as pd
 import pyarrow.parquet as pq
 
-from pipeline.sandbox.simulator import CUSTOMER_ID_BASE, DUPLICATE_ID_BASE
-from pipeline.sandbox.store import StoreView
-from pipeline.sandbox.truth import truth_frame, write_truth
+from sandbox.shop.simulator import CUSTOMER_ID_BASE, DUPLICATE_ID_BASE
+from sandbox.shop.store import StoreView
+from sandbox.shop.truth import truth_frame, write_truth
 
 EARLY, LATE = datetime(2024, 4, 1), datetime(2024, 8, 29)
 

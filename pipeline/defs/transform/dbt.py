@@ -13,6 +13,8 @@ reads the features (labels, cohorts: what training reads), and what reads the ML
 
 import json
 import os
+import shutil
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -143,5 +145,11 @@ dbt_model_assets = [
 ]
 
 
+def dbt_executable() -> str:
+    """The dbt installed beside this Python: found even when the virtualenv is not on PATH."""
+    beside_python = Path(sys.executable).parent / "dbt"
+    return str(beside_python) if beside_python.exists() else shutil.which("dbt") or "dbt"
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project)
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())

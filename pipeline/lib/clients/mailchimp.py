@@ -5,7 +5,7 @@ behind each tag, are `mailchimp_segments`'s calls, mixed in here.
 Members are upserted one per call with `PUT /lists/{id}/members/{subscriber_hash}` carrying
 `status_if_new` and never `status`: that is the only upsert that cannot change an existing
 member's consent (the batch endpoint `POST /lists/{id}` needs a `status` for every member and
-applies it to existing ones; see `pipeline/sandbox/mailchimp_api.py`). A new member is created
+applies it to existing ones; see `sandbox/mailchimp/api.py`). A new member is created
 as `transactional` unless told otherwise, and this client refuses to create anyone as
 `subscribed` or `pending`: a sync never subscribes. Every request goes through `ApiSession`
 (retries with backoff, `Retry-After`, plain errors without keys or emails).

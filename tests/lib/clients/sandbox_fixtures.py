@@ -22,11 +22,11 @@ from requests.adapters import BaseAdapter
 from urllib3.exceptions import ProtocolError
 
 from pipeline.lib.clients.http import ApiSession
-from pipeline.sandbox.context import DEFAULT_API_TOKEN, SandboxContext
-from pipeline.sandbox.faults import FaultSpec
-from pipeline.sandbox.server import build_app
-from pipeline.sandbox.state import SandboxState
-from pipeline.sandbox.threaded_server import ThreadedServer
+from sandbox.context import DEFAULT_API_TOKEN, SandboxContext
+from sandbox.faults import FaultSpec
+from sandbox.server import build_app
+from sandbox.state import SandboxState
+from sandbox.threaded_server import ThreadedServer
 
 SHOPIFY_PATH = "/admin/api/2026-10/graphql.json"
 FAULTS = "429=0.2,5xx=0.1,drop=0.05"

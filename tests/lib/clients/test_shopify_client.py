@@ -26,7 +26,7 @@ from pipeline.lib.clients.shopify_queries import (
     rest_page_size,
     rest_query,
 )
-from pipeline.sandbox import shopify_bulk as emulator_bulk
+from sandbox.shopify import bulk as emulator_bulk
 from tests.lib.clients.sandbox_fixtures import (
     FAULTS,
     FakeClock,

@@ -1,0 +1,181 @@
+"""Writable Mailchimp state of the sandbox: merge fields, members and tags that clients wrote.
+
+Grain: `mc_merge_fields` one row per (audience, merge field a client created); `mc_members` one
+row per (audience, member a client created or changed), holding only what the client wrote (its
+merge values, and a status only when one was set); `mc_deleted` one row per (audience, member
+deleted permanently), the subscriber hash only. Tags, which are also static segments, are
+`mailchimp_tag_state`'s (`mc_tags`, `mc_member_tags`), mixed in here.
+
+The tables live in the sandbox state file beside Klaviyo's (through a cursor of its connection),
+so a restarted server sees what an earlier run wrote. The store's people are not copied here:
+the emulator overlays these rows on the store as of `now`, as the Klaviyo emulator does.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from sandbox.mailchimp.tag_state import TAG_SCHEMA, TagState
+from sandbox.state import SandboxState
+
+_SCHEMA = """
+create table if not exists mc_merge_fields (
+    list_id varchar not null, merge_id integer not null, tag varchar not null,
+    definition json not null, primary key (list_id, merge_id));
+create table if not exists mc_members (
+    list_id varchar not null, member_id varchar not null, email_address varchar not null,
+    status varchar, merge_fields json not null, created timestamp,
+    last_changed timestamp not null, primary key (list_id, member_id));
+create table if not exists mc_deleted (
+    list_id varchar not null, member_id varchar not null, deleted_at timestamp not null,
+    primary key (list_id, member_id));
+"""
+
+
+class MailchimpState(TagState):
+    """What clients wrote to the emulated Mailchimp account; writes are serialised by one lock."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self._con = state.cursor()
+        self._con.execute(_SCHEMA + TAG_SCHEMA)
+        self._lock = threading.Lock()
+
+    # -- merge fields ------------------------------------------------------------------------
+
+    def merge_fields(self, list_id: str) -> list[dict[str, Any]]:
+        """Client-created merge field definitions, in creation order."""
+        rows = self._rows(
+            "select definition::varchar as d from mc_merge_fields where list_id = ?"
+            " order by merge_id",
+            [list_id],
+        )
+        return [json.loads(row["d"]) for row in rows]
+
+    def add_merge_field(
+        self, list_id: str, definition: dict[str, Any], first_id: int, taken: set[str]
+    ) -> dict[str, Any] | None:
+        """Store a field with the next free merge id (at least `first_id`); None if its tag is
+        taken. A tag of None becomes `MMERGE<id>`, as Mailchimp names untagged fields."""
+        with self._lock:
+            rows = self._con.execute(
+                "select max(merge_id), list(tag) from mc_merge_fields where list_id = ?",
+                [list_id],
+            ).fetchone()
+            merge_id = max(first_id, (rows[0] or 0) + 1)
+            tag = definition["tag"] or f"MMERGE{merge_id}"
+            if tag in taken or tag in (rows[1] or []):
+                return None
+            stored = {**definition, "tag": tag, "merge_id": merge_id}
+            self._con.execute(
+                "insert into mc_merge_fields values (?, ?, ?, ?)",
+                [list_id, merge_id, tag, json.dumps(stored)],
+            )
+        return stored
+
+    # -- members -----------------------------------------------------------------------------
+
+    def members_table(self, list_id: str) -> pa.Table:
+        """The audience's written member rows as Arrow, to join with the store's people."""
+        with self._lock:
+            return self._con.sql(
+                "select member_id, email_address, status, merge_fields::varchar as written,"
+                " created, last_changed from mc_members where list_id = $id",
+                params={"id": list_id},
+            ).to_arrow_table()
+
+    def member_row(self, list_id: str, member_id: str) -> dict[str, Any] | None:
+        """One member's written row (the columns of `members_table`), or None."""
+        rows = self._rows(
+            "select member_id, email_address, status, merge_fields::varchar as written,"
+            " created, last_changed from mc_members where list_id = ? and member_id = ?",
+            [list_id, member_id],
+        )
+        return rows[0] if rows else None
+
+    def write_member(
+        self,
+        list_id: str,
+        member_id: str,
+        email_address: str,
+        status: str | None,
+        merge_fields: dict[str, Any],
+        now: datetime,
+        *,
+        created: bool,
+    ) -> None:
+        """Merge `merge_fields` key by key into earlier writes; set `status` unless None.
+
+        `created` marks a member the client added (not one of the store's people). Values are
+        never JSON null (an empty string clears a field), so the merge patch drops nothing.
+        """
+        with self._lock:
+            self._con.execute(
+                "insert into mc_members values (?, ?, ?, ?, ?::json, ?, ?)"
+                " on conflict (list_id, member_id) do update set"
+                " email_address = excluded.email_address,"
+                " status = coalesce(excluded.status, mc_members.status),"
+                " merge_fields = json_merge_patch(mc_members.merge_fields, excluded.merge_fields),"
+                " last_changed = excluded.last_changed",
+                [
+                    list_id,
+                    member_id,
+                    email_address,
+                    status,
+                    json.dumps(merge_fields),
+                    now if created else None,
+                    now,
+                ],
+            )
+
+    def delete_member(self, list_id: str, member_id: str, now: datetime) -> None:
+        """Forget one member for good: what clients wrote about them goes, and a tombstone
+        hides the store's person behind it and refuses the address from now on."""
+        with self._transaction():
+            for table in ("mc_members", "mc_member_tags"):
+                self._con.execute(
+                    f"delete from {table} where list_id = ? and member_id = ?",
+                    [list_id, member_id],
+                )
+            self._con.execute(
+                "insert or ignore into mc_deleted values (?, ?, ?)", [list_id, member_id, now]
+            )
+
+    def deleted_table(self, list_id: str) -> pa.Table:
+        """(member_id) of every member deleted permanently, as Arrow."""
+        with self._lock:
+            return self._con.sql(
+                "select member_id from mc_deleted where list_id = $id", params={"id": list_id}
+            ).to_arrow_table()
+
+    def is_deleted(self, list_id: str, member_id: str) -> bool:
+        return bool(
+            self._rows(
+                "select 1 from mc_deleted where list_id = ? and member_id = ?",
+                [list_id, member_id],
+            )
+        )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction, under the lock: all of it happens or none."""
+        with self._lock:
+            self._con.execute("begin transaction")
+            try:
+                yield
+                self._con.execute("commit")
+            except BaseException:
+                self._con.execute("rollback")
+                raise
+
+    def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        with self._lock:
+            result = self._con.execute(sql, params)
+            names = [d[0] for d in result.description]
+            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]

@@ -1,0 +1,388 @@
+"""Generate a simulated store into a DuckDB file, chunk by chunk with bounded memory.
+
+The store is a pure function of `StoreSpec` (seed, customers, start, days, dirt): every chunk of
+people draws from its own generator seeded by (seed, chunk number), so the result does not depend
+on timing or on the machine. The simulation runs `FUTURE_DAYS` past `start + days`, so the true
+future of every customer is known; which part the APIs reveal is decided later by the clock
+(`store.StoreView`), never here.
+
+Tables (one row per): `people` person with true traits; `shopify_customers` Shopify customer
+record (a person may have a duplicate); `products`; `orders`; `order_lines`; `checkouts` and
+`checkout_lines` (abandoned); `consent_changes`; `campaigns`; `metrics`; `events` (Klaviyo).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from sandbox.shop import behaviour, engagement
+from sandbox.shop.catalogue import (
+    CATEGORIES,
+    METRICS,
+    SHOP_DOMAIN,
+    build_catalogue,
+    campaign_calendar,
+)
+from sandbox.shop.contacts import contact_details, email_variant
+from sandbox.shop.schema import STORE_DDL
+
+SIMULATOR_VERSION = 1
+FUTURE_DAYS = 365
+CHUNK_SIZE = 20_000
+GENERATION_MEMORY_LIMIT = "1GB"
+CUSTOMER_ID_BASE, DUPLICATE_ID_BASE, STAFF_CUSTOMER_ID = 6_100_000_000_000, 6_200_000_000_000, 1
+ORDER_ID_BASE, CHECKOUT_ID_BASE = 5_500_000_000_000, 3_300_000_000_000
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """Everything a store is a function of."""
+
+    seed: int = 1
+    customers: int = 10_000
+    start: date = date(2024, 1, 1)
+    days: int = 730
+    dirt: float = 0.02
+
+    @property
+    def end(self) -> date:
+        """The default `now`: the first day after the observed history."""
+        return self.start + timedelta(days=self.days)
+
+    @property
+    def simulated_until(self) -> date:
+        return self.end + timedelta(days=FUTURE_DAYS)
+
+    def file_name(self) -> str:
+        return (
+            f"store-v{SIMULATOR_VERSION}-seed{self.seed}-n{self.customers}-{self.start}"
+            f"-d{self.days}-dirt{self.dirt:g}.duckdb"
+        )
+
+
+def ensure_store(spec: StoreSpec, directory: Path) -> Path:
+    """The store file for `spec` under `directory`, generating it on first use.
+
+    Generation writes to a temporary name and renames at the end, so an interrupted run never
+    leaves a half-written store that a later run would trust.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / spec.file_name()
+    if path.exists():
+        return path
+    partial = path.with_suffix(f".partial-{os.getpid()}")
+    partial.unlink(missing_ok=True)
+    generate_store(spec, partial)
+    partial.rename(path)
+    return path
+
+
+def _timestamps(start: np.datetime64, t: np.ndarray) -> np.ndarray:
+    return start + np.rint(np.asarray(t, dtype=float) * 86_400).astype("timedelta64[s]")
+
+
+def generate_store(spec: StoreSpec, path: Path) -> None:
+    """Simulate the whole store into a new DuckDB file at `path`."""
+    start = np.datetime64(spec.start.isoformat(), "s")
+    end_t = float(spec.days + FUTURE_DAYS)
+    global_rng = np.random.default_rng([spec.seed, 0])
+    catalogue = build_catalogue(global_rng)
+    campaigns = campaign_calendar(end_t)
+    with duckdb.connect(str(path)) as con:
+        # Bounded memory at any size: the final sort of the events spills to disk beyond this.
+        con.execute(f"set memory_limit = '{GENERATION_MEMORY_LIMIT}'")
+        con.execute(STORE_DDL)
+        _write_static(con, spec, start, catalogue, campaigns)
+        for chunk, first in enumerate(range(0, spec.customers, CHUNK_SIZE)):
+            rng = np.random.default_rng([spec.seed, chunk + 1])
+            n = min(CHUNK_SIZE, spec.customers - first)
+            _simulate_chunk(con, rng, spec, start, chunk, first, n, catalogue, campaigns, end_t)
+        _add_test_orders(con, global_rng, spec, start, catalogue)
+        _finalise(con)
+
+
+def _write_static(con, spec, start, catalogue, campaigns) -> None:
+    product_rows = catalogue.products.assign(
+        created_at=_timestamps(start, catalogue.products["created_offset_days"])
+    )
+    product_rows["updated_at"] = product_rows["created_at"]
+    _append(con, "products", product_rows.drop(columns=["category_index", "created_offset_days"]))
+    campaign_rows = campaigns.assign(
+        sent_at=_timestamps(start, campaigns["sent_offset_days"]),
+        category=[CATEGORIES[i] for i in campaigns["category_index"]],
+    )
+    _append(con, "campaigns", campaign_rows[["campaign_id", "name", "category", "sent_at"]])
+    metric_ids = [
+        f"{chr(65 + spec.seed % 26)}{i:02d}x{name[:2].upper()}"
+        for i, (name, *_) in enumerate(METRICS)
+    ]
+    metric_rows = pd.DataFrame(
+        [(i, metric_ids[i], *metric) for i, metric in enumerate(METRICS)],
+        columns=["metric_index", "metric_id", "name", "integration_name", "integration_category"],
+    )
+    _append(
+        con, "metrics", metric_rows.assign(created=np.datetime64(spec.start, "s") - 60 * 86_400)
+    )
+    con.execute(
+        "insert into meta values ('spec', ?), ('version', ?)",
+        [json.dumps(asdict(spec), default=str), str(SIMULATOR_VERSION)],
+    )
+
+
+def _simulate_chunk(con, rng, spec, start, chunk, first, n, catalogue, campaigns, end_t) -> None:
+    people = behaviour.draw_people(rng, first, n, spec.days, start)
+    people = contact_details(rng, people, spec.dirt)
+    orders = behaviour.draw_orders(rng, people, end_t)
+    orders, lines = behaviour.price_orders(rng, catalogue, people, orders)
+    consent, email_events = engagement.email_activity(
+        rng, people, campaigns, (people["email_state"] == "ok").to_numpy()
+    )
+    site_events, checkouts, checkout_lines = engagement.site_activity(
+        rng, catalogue, people, orders, lines, end_t
+    )
+    pid = people["person_id"].to_numpy()
+
+    # A few repeat buyers end up with a second Shopify account under a variant of their email.
+    repeaters = orders.loc[orders["seq"] == 1, ["person_index", "t"]]
+    repeaters = repeaters[
+        (rng.random(len(repeaters)) < 2 * spec.dirt)
+        & (people["email_state"].to_numpy()[repeaters["person_index"]] == "ok")
+    ]
+    dup_since = np.full(n, np.inf)
+    dup_since[repeaters["person_index"].to_numpy()] = repeaters["t"].to_numpy()
+    on_duplicate = (orders["t"].to_numpy() >= dup_since[orders["person_index"]]) & (
+        rng.random(len(orders)) < 0.7
+    )
+    dup_people = people.iloc[repeaters["person_index"].to_numpy()]
+    customers = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "customer_id": CUSTOMER_ID_BASE + pid,
+                    "person_id": pid,
+                    "email": people["shopify_email"],
+                    "created_at": people["signup_t"],
+                    "is_duplicate": False,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "customer_id": DUPLICATE_ID_BASE + dup_people["person_id"].to_numpy(),
+                    "person_id": dup_people["person_id"].to_numpy(),
+                    "email": email_variant(rng, dup_people["email"].to_numpy()),
+                    "created_at": repeaters["t"].to_numpy(),
+                    "is_duplicate": True,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    details = people.set_index("person_id")[["first_name", "last_name", "phone"]]
+    customers = customers.join(details, on="person_id")
+    customers["created_at"] = _timestamps(start, customers["created_at"])
+    _append(con, "shopify_customers", customers)
+
+    person_of = lambda index: pid[np.asarray(index, dtype=np.int64)]  # noqa: E731
+    order_person = person_of(orders["person_index"])
+    customer_id = np.where(on_duplicate, DUPLICATE_ID_BASE, CUSTOMER_ID_BASE) + order_person
+    order_email = np.where(
+        on_duplicate,
+        customers.set_index("customer_id")["email"].reindex(customer_id).to_numpy(),
+        people["shopify_email"].to_numpy()[orders["person_index"]],
+    )
+    order_key = chunk * 100_000_000 + np.arange(len(orders))
+    order_rows = pd.DataFrame(
+        {
+            "order_id": ORDER_ID_BASE + order_key,
+            "person_id": order_person,
+            "customer_id": customer_id,
+            "email": order_email,
+            "created_at": _timestamps(start, orders["t"]),
+            "tz_offset_minutes": orders["tz_offset_minutes"],
+            "subtotal": orders["subtotal"],
+            "total_discounts": orders["total_discounts"],
+            "total_price": orders["total_price"],
+            "discount_code": orders["discount_code"],
+            "refund_amount": orders["refund_amount"],
+            "refunded_at": _timestamps(start, orders["refund_t"]),
+            "test": False,
+        }
+    )
+    _append(con, "orders", order_rows)
+    _insert_lines(
+        con,
+        "order_lines",
+        "order_id",
+        ORDER_ID_BASE + order_key[lines["order_index"]],
+        lines,
+        catalogue,
+    )
+
+    checkout_key = chunk * 100_000_000 + np.arange(len(checkouts))
+    checkout_person = person_of(checkouts["person_index"])
+    checkout_rows = pd.DataFrame(
+        {
+            "checkout_id": CHECKOUT_ID_BASE + checkout_key,
+            "person_id": checkout_person,
+            "customer_id": CUSTOMER_ID_BASE + checkout_person,
+            "email": people["shopify_email"].to_numpy()[checkouts["person_index"]],
+            "created_at": _timestamps(start, checkouts["t"]),
+            "total_price": checkouts["total_price"],
+        }
+    )
+    _append(con, "checkouts", checkout_rows)
+    _insert_lines(
+        con,
+        "checkout_lines",
+        "checkout_id",
+        CHECKOUT_ID_BASE + checkout_key[checkout_lines["checkout_index"]],
+        checkout_lines,
+        catalogue,
+    )
+
+    consent = consent.assign(
+        person_id=person_of(consent["person_index"]), changed_at=_timestamps(start, consent["t"])
+    )
+    _append(con, "consent_changes", consent.drop(columns=["person_index", "t"]))
+    _insert_events(
+        con,
+        rng,
+        spec,
+        start,
+        chunk,
+        people,
+        orders,
+        order_key,
+        pd.concat([email_events, site_events], ignore_index=True),
+    )
+
+    traits = people.assign(
+        signup_at=_timestamps(start, people["signup_t"]),
+        dropout_at=_timestamps(start, people["dropout_t"]),
+        spend_shape=behaviour.SPEND_SHAPE,
+        **{f"taste_{c}": people[f"taste_{i}"] for i, c in enumerate(CATEGORIES)},
+    )
+    _append(
+        con,
+        "people",
+        traits.drop(columns=["signup_t", "dropout_t", "shopify_email"]).drop(
+            columns=[f"taste_{i}" for i in range(len(CATEGORIES))]
+        ),
+    )
+
+
+def _append(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Bulk-insert a frame by column name (one vectorised scan, never row by row)."""
+    con.register("frame_to_append", frame)
+    try:
+        con.execute(f"insert into {table} by name select * from frame_to_append")
+    finally:
+        con.unregister("frame_to_append")
+
+
+def _insert_lines(con, table, parent_column, parent_ids, lines, catalogue) -> None:
+    product = catalogue.products.iloc[lines["product_row"].to_numpy()]
+    # Lines of one parent are contiguous, so their position gives each a stable id.
+    position = pd.Series(parent_ids).groupby(parent_ids).cumcount().to_numpy()
+    rows = pd.DataFrame(
+        {
+            "line_id": parent_ids * 10 + position,
+            parent_column: parent_ids,
+            "product_id": product["product_id"].to_numpy(),
+            "variant_id": product["variant_id"].to_numpy(),
+            "title": product["title"].to_numpy(),
+            "sku": product["sku"].to_numpy(),
+            "quantity": lines["quantity"].to_numpy(),
+            "unit_price": lines["unit_price"].to_numpy(),
+        }
+    )
+    _append(con, table, rows)
+
+
+def _insert_events(con, rng, spec, start, chunk, people, orders, order_key, events) -> None:
+    events = events[events["t"] >= people["signup_t"].to_numpy()[events["person_index"]] - 2.0]
+    events = events.sort_values(["t", "metric_index"], kind="stable", ignore_index=True)
+    n = len(events)
+    order_index = events.get("order_index", pd.Series(np.nan, index=events.index))
+    has_order = order_index.notna().to_numpy()
+    order_id = np.full(n, np.nan)
+    order_id[has_order] = ORDER_ID_BASE + order_key[order_index[has_order].astype(np.int64)]
+    # A share of events come through a third-party app that stamps local time (same instant).
+    offset = np.where(rng.random(n) < 0.05, rng.choice([-300, -240, 60, 330], n), 0)
+    malformed = rng.random(n) < spec.dirt * 0.05
+    rows = pd.DataFrame(
+        {
+            "event_id": chunk * 10_000_000_000 + np.arange(n) + 1,
+            "person_id": people["person_id"].to_numpy()[events["person_index"]],
+            "metric_index": events["metric_index"].astype(np.int16),
+            "occurred_at": _timestamps(start, events["t"]),
+            "tz_offset_minutes": offset.astype(np.int32),
+            "value": events.get("value"),
+            "campaign_id": events.get("campaign_id"),
+            "product_id": events.get("product_id"),
+            "order_id": order_id,
+            "detail": np.where(malformed & has_order, "malformed_value", events.get("detail")),
+        }
+    )
+    _append(con, "events", rows)
+
+
+def _add_test_orders(con, rng, spec, start, catalogue) -> None:
+    """Staff test orders, which Shopify flags with `test: true` and analytics must drop."""
+    n = max(2, round(spec.customers * spec.dirt * 0.01))
+    t = rng.uniform(0, spec.days, n)
+    product = catalogue.products.iloc[rng.integers(0, len(catalogue.products), n)]
+    key = 99 * 100_000_000 + np.arange(n) + 10**11
+    con.execute(
+        "insert into shopify_customers values (?, null, ?, 'Test', 'Staff', null, ?, false)",
+        [STAFF_CUSTOMER_ID, f"qa+orders@{SHOP_DOMAIN}", start.astype(object) - timedelta(days=30)],
+    )
+    rows = pd.DataFrame(
+        {
+            "order_id": ORDER_ID_BASE + key,
+            "person_id": None,
+            "customer_id": STAFF_CUSTOMER_ID,
+            "email": f"qa+orders@{SHOP_DOMAIN}",
+            "created_at": _timestamps(start, t),
+            "tz_offset_minutes": 0,
+            "subtotal": product["price"].to_numpy(),
+            "total_discounts": 0.0,
+            "total_price": product["price"].to_numpy(),
+            "discount_code": None,
+            "refund_amount": 0.0,
+            "refunded_at": pd.NaT,
+            "test": True,
+        }
+    )
+    _append(con, "orders", rows)
+    lines = pd.DataFrame(
+        {
+            "product_row": product.index.to_numpy(),
+            "quantity": 1,
+            "unit_price": product["price"].to_numpy(),
+        }
+    )
+    _insert_lines(con, "order_lines", "order_id", ORDER_ID_BASE + key, lines, catalogue)
+
+
+def _finalise(con) -> None:
+    """Shop-wide numbering and physical order, done once over the whole store."""
+    con.execute(
+        """
+        create table order_numbers as
+        select order_id, 1000 + row_number() over (order by created_at, order_id) as order_number
+        from orders;
+        create table events_sorted as select * from events order by occurred_at, event_id;
+        drop table events;
+        alter table events_sorted rename to events;
+        checkpoint;
+        """
+    )
