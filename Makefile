@@ -39,7 +39,7 @@ setup: $(UV)
 	$(RUN) dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
 
 demo: setup
-	$(RUN) python -m pipeline.demo --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
+	$(RUN) python -m pipeline.cli.demo --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
 
 lint: setup
 	$(RUN) ruff check .
@@ -50,19 +50,19 @@ test: lint
 	$(RUN) pytest
 
 dev: setup
-	$(RUN) python -m pipeline.dev --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
+	$(RUN) python -m pipeline.cli.dev --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
 
 import-csv: setup
 	@test -n "$(CSV)" || { echo "usage: make import-csv CSV=path/to/orders.csv [DATE_FORMAT='%d/%m/%Y']"; exit 2; }
-	$(RUN) python -m pipeline.import_csv "$(CSV)" $(if $(DATE_FORMAT),--date-format "$(DATE_FORMAT)")
+	$(RUN) python -m pipeline.cli.import_csv "$(CSV)" $(if $(DATE_FORMAT),--date-format "$(DATE_FORMAT)")
 
 backtest: setup
 	@test -n "$(CSV)" -a -n "$(AS_OF)" || { echo "usage: make backtest CSV=path/to/orders.csv AS_OF=YYYY-MM-DD (a Monday) [DATE_FORMAT='%d/%m/%Y'] [HORIZONS=30,90,365]"; exit 2; }
-	$(RUN) python -m pipeline.backtest "$(CSV)" --as-of "$(AS_OF)" $(if $(DATE_FORMAT),--date-format "$(DATE_FORMAT)") $(if $(HORIZONS),--horizons "$(HORIZONS)")
+	$(RUN) python -m pipeline.cli.backtest "$(CSV)" --as-of "$(AS_OF)" $(if $(DATE_FORMAT),--date-format "$(DATE_FORMAT)") $(if $(HORIZONS),--horizons "$(HORIZONS)")
 
 erase: setup
 	@test -n "$(REQUEST)" || { echo "usage: make erase REQUEST=path/to/request (emails or customer ids, one a line or CSV; or a customers/redact JSON body)"; exit 2; }
-	$(RUN) python -m pipeline.erase "$(REQUEST)" --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
+	$(RUN) python -m pipeline.cli.erase "$(REQUEST)" --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
 
 bench: setup
 	$(RUN) python -m bench

@@ -90,7 +90,7 @@ def measure_features(source: Path, data_dir: Path, replicas: int) -> None:
     """Print raw sizes, full-build seconds per heavy model, and the daily feature run."""
     if not source.exists():
         print(f"no ingested warehouse at {source}: running the demo to make one", flush=True)
-        subprocess.run([sys.executable, "-m", "pipeline.demo"], check=True)
+        subprocess.run([sys.executable, "-m", "pipeline.cli.demo"], check=True)
     data_dir = data_dir.resolve()  # dbt resolves relative paths against its project
     warehouse = data_dir / "features-warehouse.duckdb"
     began = time.perf_counter()

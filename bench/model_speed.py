@@ -16,9 +16,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipeline.lib.modeling.run import RunConfig, train_all
+from pipeline.lib.modeling.estimators import TrainedModel, typical_gap
 from pipeline.lib.modeling.scoring import TierThresholds, score, write_scores
-from pipeline.lib.modeling.train import TrainedModel, typical_gap
+from pipeline.lib.modeling.training_run import RunConfig, train_all
 
 
 def tile(frame: pd.DataFrame, rows_or_customers: int, *, by_customer: bool) -> pd.DataFrame:

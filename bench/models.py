@@ -24,18 +24,18 @@ import pandas as pd
 
 from bench.model_speed import time_scoring, time_training
 from bench.truth_scores import customer_people, truth_scores
+from pipeline.lib.ingest.warehouse import connect
 from pipeline.lib.modeling.datasets import CATEGORIES, load_scoring_frame, load_training_frame
+from pipeline.lib.modeling.estimators import tasks
 from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics
-from pipeline.lib.modeling.run import (
+from pipeline.lib.modeling.steps import latest_feature_date
+from pipeline.lib.modeling.training_run import (
     RunConfig,
     TaskResult,
     add_btyd_baseline,
     train_all,
     train_task,
 )
-from pipeline.lib.modeling.train import tasks
-from pipeline.lib.modeling.workflow import latest_feature_date
-from pipeline.lib.warehouse import connect
 from sandbox.shop.simulator import StoreSpec, ensure_store
 
 COLUMNS = {

@@ -24,8 +24,8 @@ from pipeline.lib.clients.klaviyo_writes import KlaviyoWriteClient
 from pipeline.lib.clients.mailchimp import CREDENTIAL_ENV as MAILCHIMP_KEY_ENV
 from pipeline.lib.clients.mailchimp import MailchimpClient
 from pipeline.lib.clients.shopify import ShopifyClient
+from pipeline.lib.ingest.warehouse import connect
 from pipeline.lib.settings import warehouse_path
-from pipeline.lib.warehouse import connect
 
 
 class ShopifyResource(dg.ConfigurableResource):

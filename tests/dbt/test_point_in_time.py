@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.defs.partitions import partition_range_tags
-from pipeline.lib.warehouse import connect
+from pipeline.lib.ingest.warehouse import connect
 from sandbox.faults import FaultSpec
 from sandbox.server import build_app, open_sandbox
 from sandbox.threaded_server import ThreadedServer

@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 
-from pipeline.lib.warehouse import connect
+from pipeline.lib.ingest.warehouse import connect
 from tests.dbt.dbt_helpers import dbt, dbt_build, unexpected_statuses
 
 pytestmark = pytest.mark.integration

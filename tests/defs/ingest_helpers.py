@@ -13,7 +13,7 @@ from pipeline.defs.ingest.shopify import shopify_assets
 from pipeline.defs.partitions import partition_range_tags
 from pipeline.defs.resources import KlaviyoResource, ShopifyResource, WarehouseResource
 from pipeline.lib.clients.shopify import SHOPIFY_API_VERSION
-from pipeline.lib.warehouse import connect
+from pipeline.lib.ingest.warehouse import connect
 from sandbox.faults import FaultSpec
 from sandbox.server import build_app, open_sandbox
 from sandbox.threaded_server import ThreadedServer

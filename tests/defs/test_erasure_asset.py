@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.defs.activation.erasure import erasures
 from pipeline.defs.resources import KlaviyoResource, MailchimpResource, WarehouseResource
-from pipeline.lib.erasure_request import ErasureRequestError
+from pipeline.lib.erasure.request import ErasureRequestError
 
 
 @pytest.mark.parametrize(

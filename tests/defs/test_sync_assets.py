@@ -12,7 +12,7 @@ from pipeline.defs.jobs import daily_refresh
 from pipeline.defs.partitions import partition_range_tags
 from pipeline.defs.resources import MailchimpResource
 from pipeline.defs.transform.dbt import dbt_model_assets, dbt_resource
-from pipeline.lib.warehouse import connect
+from pipeline.lib.ingest.warehouse import connect
 from tests.defs.ingest_helpers import API_ASSETS, HISTORY, metadata, resources, sandbox
 
 pytestmark = pytest.mark.integration

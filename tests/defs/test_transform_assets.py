@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.defs.partitions import partition_range_tags
 from pipeline.defs.transform.dbt import as_of_window_vars, dbt_model_assets, dbt_resource
-from pipeline.lib.warehouse import connect
+from pipeline.lib.ingest.warehouse import connect
 from tests.dbt.dbt_helpers import dbt_build
 from tests.defs.ingest_helpers import API_ASSETS, HISTORY, resources, sandbox
 

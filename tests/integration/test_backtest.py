@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import backtest
-from pipeline.lib.backtest import BacktestError, check_as_of
+from pipeline.cli import backtest
+from pipeline.lib.backtest.run import BacktestError, check_as_of
 from sandbox.shop.store import StoreView
 
 AS_OF = date(2024, 7, 1)  # a Monday; the store's history ends on 2024-08-28

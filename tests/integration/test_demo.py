@@ -30,7 +30,7 @@ def _demo(tmp_path, port: int) -> str:
     env.pop("DAGSTER_HOME", None)
     env["WAREHOUSE_PATH"] = str(tmp_path / "warehouse.duckdb")
     env["FORESIGHT_HISTORY_START"] = "2024-01-01"
-    command = [sys.executable, "-m", "pipeline.demo", "--port", str(port), "--customers", "300",
+    command = [sys.executable, "-m", "pipeline.cli.demo", "--port", str(port), "--customers", "300",
                "--days", "90", "--data-dir", str(tmp_path / "sandbox")]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr

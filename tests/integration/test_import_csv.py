@@ -15,7 +15,7 @@ def _import(tmp_path, *args):
     env = {**os.environ, "WAREHOUSE_PATH": str(tmp_path / "w.duckdb")}
     env.pop("DAGSTER_HOME", None)
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.import_csv", *args],
+        [sys.executable, "-m", "pipeline.cli.import_csv", *args],
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 

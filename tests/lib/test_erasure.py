@@ -17,16 +17,16 @@ from starlette.applications import Starlette
 
 from pipeline.lib.clients.http import ApiError
 from pipeline.lib.clients.mailchimp import MailchimpClient, MemberUpsert, subscriber_hash
-from pipeline.lib.erasure import ErasureError, MailchimpAudience, erase
-from pipeline.lib.erasure_keys import (
+from pipeline.lib.erasure.keys import (
     ErasureSaltError,
     hash_sql,
     identifier_hash,
     salt_fingerprint,
 )
-from pipeline.lib.erasure_request import ErasureRequest, parse_redact_payload
-from pipeline.lib.raw_records import RAW_TABLES
-from pipeline.lib.warehouse import load_records
+from pipeline.lib.erasure.request import ErasureRequest, parse_redact_payload
+from pipeline.lib.erasure.run import ErasureError, MailchimpAudience, erase
+from pipeline.lib.ingest.raw_records import RAW_TABLES
+from pipeline.lib.ingest.warehouse import load_records
 from sandbox.context import SandboxContext
 from sandbox.mailchimp.api import mailchimp_routes
 from sandbox.threaded_server import ThreadedServer

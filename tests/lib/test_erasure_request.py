@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from pipeline.lib.erasure_request import (
+from pipeline.lib.erasure.request import (
     REDACT_SOURCE,
     ErasureRequest,
     ErasureRequestError,

@@ -10,7 +10,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from pipeline.lib.raw_records import (
+from pipeline.lib.ingest.raw_records import (
     RAW_TABLES,
     Column,
     RecordSpec,

@@ -10,8 +10,8 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from pipeline.lib.raw_records import RAW_TABLES, Column, RecordSpec
-from pipeline.lib.warehouse import LoadResult, WarehouseLockedError, connect, load_records
+from pipeline.lib.ingest.raw_records import RAW_TABLES, Column, RecordSpec
+from pipeline.lib.ingest.warehouse import LoadResult, WarehouseLockedError, connect, load_records
 
 PROFILES = RAW_TABLES["klaviyo", "profiles"]
 EVENTS = RAW_TABLES["klaviyo", "events"]

@@ -3,7 +3,7 @@
 Grain of the asset `[activation, erasures]`: one row per erasure request in
 `activation.erasures` (salted hashes only). Run config names a request file (emails or
 customer ids, one per line or CSV) or a Shopify `customers/redact` body; see
-`pipeline.lib.erasure_request`. Besides the warehouse, the person is deleted in Klaviyo and,
+`pipeline.lib.erasure.request`. Besides the warehouse, the person is deleted in Klaviyo and,
 when Mailchimp is configured (as for `activation/mailchimp_sync`), from the Mailchimp
 audience. Metadata holds counts only, never an email or an id.
 """
@@ -13,12 +13,12 @@ import dagster as dg
 from pipeline.defs.resources import KlaviyoResource, MailchimpResource, WarehouseResource
 from pipeline.lib.clients.http import ApiSession
 from pipeline.lib.clients.klaviyo_writes import KlaviyoWriteClient
-from pipeline.lib.erasure import MailchimpAudience, erase_all
-from pipeline.lib.erasure_request import (
+from pipeline.lib.erasure.request import (
     ErasureRequestError,
     parse_redact_json,
     parse_request_file,
 )
+from pipeline.lib.erasure.run import MailchimpAudience, erase_all
 
 KEY = ["activation", "erasures"]
 

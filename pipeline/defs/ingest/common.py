@@ -6,7 +6,7 @@ import dagster as dg
 
 from pipeline.defs.partitions import daily_partitions
 from pipeline.lib.clients.http import RequestStats
-from pipeline.lib.warehouse import LoadResult
+from pipeline.lib.ingest.warehouse import LoadResult
 
 QUARANTINE_CHECK = "quarantined_share_within_limit"
 OWNERS = ["team:data"]

@@ -17,8 +17,8 @@ from pipeline.defs.ingest.common import (
 )
 from pipeline.defs.resources import KlaviyoResource, WarehouseResource
 from pipeline.lib.clients.klaviyo import KlaviyoClient
-from pipeline.lib.raw_records import RAW_TABLES
-from pipeline.lib.warehouse import load_records
+from pipeline.lib.ingest.raw_records import RAW_TABLES
+from pipeline.lib.ingest.warehouse import load_records
 
 DESCRIPTIONS = {
     "profiles": "Klaviyo profiles (one row per profile id) with email marketing consent and "

@@ -16,8 +16,8 @@ from pipeline.defs.ingest.common import (
     ingest_result,
 )
 from pipeline.defs.resources import ShopifyResource, WarehouseResource
-from pipeline.lib.raw_records import RAW_TABLES
-from pipeline.lib.warehouse import load_records
+from pipeline.lib.ingest.raw_records import RAW_TABLES
+from pipeline.lib.ingest.warehouse import load_records
 
 DESCRIPTIONS = {
     "customers": "Shopify customers (one row per customer id): contact fields, marketing consent, "

@@ -7,7 +7,7 @@ import dagster as dg
 from pipeline.defs.ml.train import FEATURES, OWNERS
 from pipeline.defs.resources import WarehouseResource
 from pipeline.lib.modeling.scoring import TierThresholds
-from pipeline.lib.modeling.workflow import score_and_write
+from pipeline.lib.modeling.steps import score_and_write
 
 
 class ScoringConfig(dg.Config):

@@ -1,7 +1,7 @@
 """Weekly training: LightGBM models, their baselines, evaluation and the registry.
 
 Grain of `ml/model_runs`: one row per (model_version, task). Logic lives in
-`pipeline.lib.modeling.workflow`; this module maps run config to it and shows the results.
+`pipeline.lib.modeling.steps`; this module maps run config to it and shows the results.
 """
 
 from datetime import date
@@ -9,10 +9,10 @@ from datetime import date
 import dagster as dg
 
 from pipeline.defs.resources import WarehouseResource
+from pipeline.lib.modeling.estimators import ModelParams
 from pipeline.lib.modeling.report import markdown_image
-from pipeline.lib.modeling.run import RunConfig
-from pipeline.lib.modeling.train import ModelParams
-from pipeline.lib.modeling.workflow import train_and_register
+from pipeline.lib.modeling.steps import train_and_register
+from pipeline.lib.modeling.training_run import RunConfig
 from pipeline.lib.settings import artefacts_dir
 
 OWNERS = ["team:data"]

@@ -20,8 +20,8 @@ import pandas as pd
 
 from pipeline.lib.modeling.baselines import Btyd
 from pipeline.lib.modeling.datasets import CATEGORIES
+from pipeline.lib.modeling.estimators import TrainedModel, expected_days_to_next_order
 from pipeline.lib.modeling.explain import top_reasons
-from pipeline.lib.modeling.train import TrainedModel, expected_days_to_next_order
 
 SCORES = "ml.customer_scores"
 SOURCE_RANK = {"rules": 0, "btyd": 1, "lightgbm": 2}

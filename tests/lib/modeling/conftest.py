@@ -2,8 +2,8 @@
 
 import pytest
 
-from pipeline.lib.modeling.run import RunConfig, train_all
-from pipeline.lib.modeling.train import ModelParams
+from pipeline.lib.modeling.estimators import ModelParams
+from pipeline.lib.modeling.training_run import RunConfig, train_all
 from tests.lib.modeling.synthetic import synthetic_frame
 
 FAST = ModelParams(n_estimators=60, learning_rate=0.1, early_stopping_rounds=15)

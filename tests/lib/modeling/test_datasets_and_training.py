@@ -5,8 +5,8 @@ import pytest
 
 from pipeline.lib.modeling.baselines import Btyd
 from pipeline.lib.modeling.datasets import check_horizon, labelled_snapshots, prepare, time_split
-from pipeline.lib.modeling.run import RunConfig, train_task
-from pipeline.lib.modeling.train import expected_days_to_next_order, tasks
+from pipeline.lib.modeling.estimators import expected_days_to_next_order, tasks
+from pipeline.lib.modeling.training_run import RunConfig, train_task
 from tests.lib.modeling.conftest import FAST
 
 

@@ -6,9 +6,9 @@ import pytest
 
 from pipeline.lib.modeling import quality
 from pipeline.lib.modeling.datasets import CATEGORIES, LABEL_COLUMNS, censor_labels
-from pipeline.lib.modeling.run import RunConfig
 from pipeline.lib.modeling.scoring import TierThresholds
-from pipeline.lib.modeling.workflow import score_and_write, train_and_register
+from pipeline.lib.modeling.steps import score_and_write, train_and_register
+from pipeline.lib.modeling.training_run import RunConfig
 from tests.lib.modeling.conftest import FAST
 from tests.lib.modeling.synthetic import synthetic_frame
 

@@ -10,9 +10,9 @@ from dataclasses import replace
 import duckdb
 import pytest
 
-from pipeline.lib.erasure import MailchimpAudience, erase
-from pipeline.lib.erasure_keys import normalise_email
-from pipeline.lib.erasure_request import ErasureRequest
+from pipeline.lib.erasure.keys import normalise_email
+from pipeline.lib.erasure.request import ErasureRequest
+from pipeline.lib.erasure.run import MailchimpAudience, erase
 from pipeline.lib.sync import SyncLedger, sync
 from tests.lib.clients.sandbox_fixtures import serve
 from tests.lib.sync.sync_fixtures import store_profiles

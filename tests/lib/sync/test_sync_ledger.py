@@ -5,10 +5,10 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from pipeline.lib.ingest.warehouse import connect
 from pipeline.lib.sync.ledger import SyncLedger
 from pipeline.lib.sync.plan import Membership
 from pipeline.lib.sync.records import Member, Outcome
-from pipeline.lib.warehouse import connect
 
 
 @pytest.fixture

@@ -23,8 +23,7 @@ from pipeline.lib.modeling.datasets import (
     subset,
     time_split,
 )
-from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics, interval_coverage
-from pipeline.lib.modeling.train import (
+from pipeline.lib.modeling.estimators import (
     ModelParams,
     Task,
     TrainedModel,
@@ -33,6 +32,7 @@ from pipeline.lib.modeling.train import (
     tasks,
     typical_gap,
 )
+from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics, interval_coverage
 
 
 @dataclass(frozen=True)

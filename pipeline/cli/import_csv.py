@@ -13,8 +13,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.cli.run_job import run_job_once
 from pipeline.definitions import defs
-from pipeline.one_off_run import run_job_once
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,8 +36,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipeline.lib.erasure_keys import ErasedKeys, erased_keys
-from pipeline.lib.raw_records import (
+from pipeline.lib.erasure.keys import ErasedKeys, erased_keys
+from pipeline.lib.ingest.raw_records import (
     RecordSpec,
     column_sql,
     erased_records_sql,

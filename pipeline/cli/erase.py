@@ -19,7 +19,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.one_off_run import run_job_once
+from pipeline.cli.run_job import run_job_once
 from sandbox.process import running_sandbox, use_sandbox_for_unconfigured_platforms
 
 

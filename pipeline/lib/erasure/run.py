@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from pipeline.lib.clients.klaviyo_writes import KlaviyoWriteClient
-from pipeline.lib.erasure_keys import (
+from pipeline.lib.erasure.keys import (
     COLUMNS,
     TABLE,
     ensure_table,
@@ -36,14 +36,14 @@ from pipeline.lib.erasure_keys import (
     erasure_salt,
     salt_fingerprint,
 )
-from pipeline.lib.erasure_platforms import (
+from pipeline.lib.erasure.platforms import (
     MailchimpAudience,
     delete_mailchimp_members,
     file_klaviyo_deletions,
 )
-from pipeline.lib.erasure_purge import purge
-from pipeline.lib.erasure_request import ErasureRequest
-from pipeline.lib.erasure_resolve import ErasureError, request_person, resolve
+from pipeline.lib.erasure.purge import purge
+from pipeline.lib.erasure.request import ErasureRequest
+from pipeline.lib.erasure.resolve import ErasureError, request_person, resolve
 
 __all__ = ["ErasureError", "ErasureResult", "MailchimpAudience", "erase", "erase_all"]
 

@@ -21,8 +21,8 @@ import dagster as dg
 import requests
 
 from pipeline.defs.partitions import HISTORY_START, partition_range_tags
+from pipeline.lib.ingest.warehouse import connect
 from pipeline.lib.settings import warehouse_path
-from pipeline.lib.warehouse import connect
 from sandbox.process import running_sandbox, use_sandbox_for_unconfigured_platforms
 
 

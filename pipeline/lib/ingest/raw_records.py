@@ -17,7 +17,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from pipeline.lib.erasure_keys import hash_sql
+from pipeline.lib.erasure.keys import hash_sql
 
 COLUMN_TYPES = ("varchar", "timestamp", "double", "bigint", "boolean")
 MODES = ("merge", "insert_once")

@@ -27,8 +27,8 @@ import re
 import duckdb
 import pyarrow as pa
 
-from pipeline.lib.erasure_keys import TABLE as ERASURES
-from pipeline.lib.erasure_resolve import Person
+from pipeline.lib.erasure.keys import TABLE as ERASURES
+from pipeline.lib.erasure.resolve import Person
 
 _VALUES = "_erasure_values"
 _EMAIL_CHARS = "a-z0-9._%+-"

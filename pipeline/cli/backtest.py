@@ -14,12 +14,12 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from pipeline.lib.backtest import BacktestConfig, BacktestError, run_backtest
-from pipeline.lib.csv_orders import CsvOrdersError
-from pipeline.lib.modeling.backtest_evaluation import evaluate_backtest, write_evaluation
-from pipeline.lib.modeling.run import RunConfig
+from pipeline.lib.backtest.evaluation import evaluate_backtest, write_evaluation
+from pipeline.lib.backtest.run import BacktestConfig, BacktestError, run_backtest
+from pipeline.lib.ingest.csv_orders import CsvOrdersError
+from pipeline.lib.ingest.warehouse import connect
+from pipeline.lib.modeling.training_run import RunConfig
 from pipeline.lib.settings import PROJECT_ROOT
-from pipeline.lib.warehouse import connect
 
 SHOWN = {
     "binary": ("roc_auc", "pr_auc", "log_loss", "top_decile_lift"),

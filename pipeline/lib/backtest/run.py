@@ -20,18 +20,18 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from pipeline.lib.csv_orders import read_order_csv
-from pipeline.lib.modeling.run import RunConfig
+from pipeline.lib.ingest.csv_orders import read_order_csv
+from pipeline.lib.ingest.raw_records import RAW_TABLES
+from pipeline.lib.ingest.warehouse import LoadResult, connect, ensure_tables, load_records
 from pipeline.lib.modeling.scoring import TierThresholds
-from pipeline.lib.modeling.workflow import (
+from pipeline.lib.modeling.steps import (
     ScoringSummary,
     TrainingSummary,
     score_and_write,
     train_and_register,
 )
-from pipeline.lib.raw_records import RAW_TABLES
+from pipeline.lib.modeling.training_run import RunConfig
 from pipeline.lib.settings import PROJECT_ROOT
-from pipeline.lib.warehouse import LoadResult, connect, ensure_tables, load_records
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 CSV_TABLE = ("files", "orders")

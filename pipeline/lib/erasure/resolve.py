@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from pipeline.lib.erasure_keys import identifier_hash
-from pipeline.lib.erasure_request import ErasureRequest
+from pipeline.lib.erasure.keys import identifier_hash
+from pipeline.lib.erasure.request import ErasureRequest
 
 IDENTITIES = "intermediate.int_customer_identities"
 _GID_PREFIX = "gid://shopify/Customer/"

@@ -15,8 +15,8 @@ import duckdb
 
 from pipeline.lib.clients.klaviyo_writes import KlaviyoWriteClient
 from pipeline.lib.clients.mailchimp import MailchimpClient, subscriber_hash
-from pipeline.lib.erasure_request import ErasureRequest
-from pipeline.lib.erasure_resolve import Person, existing_tables
+from pipeline.lib.erasure.request import ErasureRequest
+from pipeline.lib.erasure.resolve import Person, existing_tables
 
 SYNC_STATE = "activation.sync_state"
 

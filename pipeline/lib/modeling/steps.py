@@ -26,6 +26,7 @@ from pipeline.lib.modeling.datasets import (
     load_training_frame,
     subset,
 )
+from pipeline.lib.modeling.estimators import typical_gap
 from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics, psi
 from pipeline.lib.modeling.registry import (
     champion,
@@ -37,9 +38,8 @@ from pipeline.lib.modeling.registry import (
     save_model,
 )
 from pipeline.lib.modeling.report import task_plots, write_report
-from pipeline.lib.modeling.run import RunConfig, TaskResult, train_all
 from pipeline.lib.modeling.scoring import SCORES, TierThresholds, score, write_scores
-from pipeline.lib.modeling.train import typical_gap
+from pipeline.lib.modeling.training_run import RunConfig, TaskResult, train_all
 
 SCORED_TASKS = ("churn", "purchase", "cltv")
 

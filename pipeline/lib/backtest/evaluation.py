@@ -20,11 +20,11 @@ import pandas as pd
 
 from pipeline.lib.modeling.baselines import run_rate
 from pipeline.lib.modeling.datasets import LABEL_COLUMNS, prepare, subset
+from pipeline.lib.modeling.estimators import tasks, typical_gap
 from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics
 from pipeline.lib.modeling.report import calibration_plot, decile_plot, gain_plot, write_report
-from pipeline.lib.modeling.run import RunConfig
 from pipeline.lib.modeling.scoring import SCORES, rules
-from pipeline.lib.modeling.train import tasks, typical_gap
+from pipeline.lib.modeling.training_run import RunConfig
 
 SCORE_COLUMNS = {
     "purchase": "purchase_probability",

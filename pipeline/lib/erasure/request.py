@@ -24,7 +24,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from pipeline.lib.erasure_keys import normalise_email
+from pipeline.lib.erasure.keys import normalise_email
 
 # As dbt's `is_valid_email`: one @, a dot in the domain, no spaces.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z0-9-]{2,}")
