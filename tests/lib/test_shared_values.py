@@ -24,8 +24,6 @@ from pipeline.lib.shared_values import dbt_vars
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 # var('name', fallback) in Jinja, either quote style; the fallback is anything up to the paren.
 VAR_WITH_FALLBACK = re.compile(r"""var\(\s*["'](\w+)["']\s*,""")
-# A category list's own fallback inside `segment_lover_categories`' (`var(a, var(b, []))`).
-NESTED_FALLBACKS = {"feature_categories"}
 
 
 def test_score_tiers_start_where_the_segments_start():
@@ -88,6 +86,6 @@ def test_no_dbt_model_repeats_a_declared_value_as_a_fallback():
         f"{path.relative_to(DBT_DIR)}: {name}"
         for path in sql_files
         for name in VAR_WITH_FALLBACK.findall(path.read_text())
-        if name in declared and name not in NESTED_FALLBACKS
+        if name in declared
     )
     assert not repeated, f"declared in dbt_project.yml, so use var(name) alone: {repeated}"

@@ -36,6 +36,7 @@ final as (
             {%- for family, segments in segment_families().items() if segments %}
                 when unioned.segment in ('{{ segments | join("', '") }}') then '{{ family }}'
             {%- endfor %}
+            when {{ is_lover_segment('unioned.segment') }} then 'category'
         end as segment_family,
         as_of.as_of_date
     from unioned
