@@ -26,7 +26,7 @@ help:
 	@echo "make bench  benchmarks (generation, ingest, features, training, scoring)"
 	@echo "make clean  remove data/, instance storage and build artefacts"
 	@echo "make import-csv CSV=orders.csv [DATE_FORMAT='%d/%m/%Y']  import an order-history export"
-	@echo "make backtest CSV=orders.csv AS_OF=2025-03-03 [DATE_FORMAT=…] [HORIZONS=30,90,365]  score as of a past Monday, judge against what followed"
+	@echo "make backtest CSV=orders.csv AS_OF=2025-03-03 [DATE_FORMAT=…] [HORIZONS=30,90,365]  score as of a past day, judge against what followed"
 	@echo "make erase REQUEST=request.txt  erase the people a request names (GDPR / CCPA)"
 
 $(ROOT)/.tools/bin/uv:
@@ -57,7 +57,7 @@ import-csv: setup
 	$(RUN) python -m pipeline.cli.import_csv "$(CSV)" $(if $(DATE_FORMAT),--date-format "$(DATE_FORMAT)")
 
 backtest: setup
-	@test -n "$(CSV)" -a -n "$(AS_OF)" || { echo "usage: make backtest CSV=path/to/orders.csv AS_OF=YYYY-MM-DD (a Monday) [DATE_FORMAT='%d/%m/%Y'] [HORIZONS=30,90,365]"; exit 2; }
+	@test -n "$(CSV)" -a -n "$(AS_OF)" || { echo "usage: make backtest CSV=path/to/orders.csv AS_OF=YYYY-MM-DD [DATE_FORMAT='%d/%m/%Y'] [HORIZONS=30,90,365]"; exit 2; }
 	$(RUN) python -m pipeline.cli.backtest "$(CSV)" --as-of "$(AS_OF)" $(if $(DATE_FORMAT),--date-format "$(DATE_FORMAT)") $(if $(HORIZONS),--horizons "$(HORIZONS)")
 
 erase: setup

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, fields
-from datetime import date, timedelta
-
-import pytest
 
 from pipeline.cli.backtest import parse_args
 from pipeline.defs.ml.score import ScoringConfig
@@ -63,18 +60,9 @@ def test_training_run_config_defaults_are_the_libraries_defaults():
 
 
 def test_training_reads_the_snapshot_weekday_dbt_keeps():
-    from pipeline.lib.backtest import run as backtest_run
+    from pipeline.lib.modeling import datasets
 
-    isodow = dbt_vars()["feature_snapshot_isodow"]
-    assert isodow == backtest_run.SNAPSHOT_ISODOW
-    with pytest.raises(backtest_run.BacktestError, match="snapshots are taken on"):
-        backtest_run.check_as_of(_first_day_with_isodow(isodow % 7 + 1))
-    assert backtest_run.check_as_of(_first_day_with_isodow(isodow)).isoweekday() == isodow
-
-
-def _first_day_with_isodow(isodow: int) -> date:
-    day = date(2024, 1, 1)
-    return day + timedelta(days=(isodow - day.isoweekday()) % 7)
+    assert dbt_vars()["feature_snapshot_isodow"] == datasets.SNAPSHOT_ISODOW
 
 
 def test_no_dbt_model_repeats_a_declared_value_as_a_fallback():

@@ -54,6 +54,8 @@ def frame_categories(frame: pd.DataFrame) -> tuple[str, ...]:
 
 
 def _named(values: pd.Series, categories: tuple[str, ...]) -> pd.Categorical:
+    if not categories:  # nothing to name: a shop without categories predicts none
+        return pd.Categorical([None] * len(values), categories=[])
     known = set(categories)
     named = values.astype(object).map(
         lambda v: v if v is None or v in known else OTHER, na_action="ignore"

@@ -2,8 +2,9 @@
     Grain: one row per (customer_id, as_of_date): what was known about the customer strictly
     before the as-of date (see `before_as_of`). Built incrementally per as-of window (vars
     `as_of_from` / `as_of_to`, which the Dagster partition passes): every date of the last
-    `feature_daily_days` days before the data's as-of date, and older dates only on the weekly
-    snapshot day, so the table equals a fresh build whatever the order of runs.
+    `feature_daily_days` days before the data's as-of date, older dates only on the weekly
+    snapshot day (plus any of var `feature_extra_as_of_dates`, e.g. a backtest's day), so the
+    table equals a fresh build whatever the order of runs.
 -#}
 {{ config(
     materialized='incremental',
@@ -13,13 +14,14 @@
     post_hook=[
         "delete from {{ this }} where as_of_date <= (select max(as_of_date) from {{ this }}) - "
         ~ var('feature_daily_days') ~ " and isodow(as_of_date) != "
-        ~ var('feature_snapshot_isodow'),
+        ~ var('feature_snapshot_isodow') ~ extra_as_of_dates_kept(),
         "delete from {{ this }} where customer_id not in
             (select customer_id from {{ ref('customers') }})",
     ],
 ) }}
 {%- set as_of_from = var('as_of_from', none) -%}
 {%- set as_of_to = var('as_of_to', none) -%}
+{%- set extra_dates = var('feature_extra_as_of_dates') -%}
 
 with
 
@@ -74,6 +76,9 @@ as_of_dates as (
     where
         candidate_dates.as_of_date > candidate_dates.data_as_of - {{ var('feature_daily_days') }}
         or isodow(candidate_dates.as_of_date) = {{ var('feature_snapshot_isodow') }}
+        {%- for extra in extra_dates %}
+        or candidate_dates.as_of_date = cast('{{ extra }}' as date)
+        {%- endfor %}
 
 ),
 
