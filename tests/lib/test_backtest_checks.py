@@ -19,11 +19,9 @@ DATA_END = date(2024, 8, 29)
 @pytest.fixture
 def warehouse():
     con = duckdb.connect()
-    con.execute("create schema marts; create schema intermediate")
+    con.execute("create schema marts")
     con.execute("create table marts.orders as select timestamp '2024-01-05 10:00' as ordered_at")
-    con.execute(
-        f"create table intermediate.int_as_of_date as select date '{DATA_END}' as as_of_date"
-    )
+    con.execute(f"create table marts.customers as select date '{DATA_END}' as as_of_date")
     yield con
     con.close()
 

@@ -74,7 +74,7 @@ def check_as_of(con, as_of: date) -> date:
     """The backtest day must fall inside the data: after its first order, before its end."""
     first, end = con.execute(
         "select (select min(cast(ordered_at as date)) from marts.orders),"
-        " (select as_of_date from intermediate.int_as_of_date)"
+        " (select max(as_of_date) from marts.customers)"
     ).fetchone()
     if first is None or not first < as_of < end:
         raise BacktestError(

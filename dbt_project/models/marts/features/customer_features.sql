@@ -76,9 +76,9 @@ as_of_dates as (
     where
         candidate_dates.as_of_date > candidate_dates.data_as_of - {{ var('feature_daily_days') }}
         or isodow(candidate_dates.as_of_date) = {{ var('feature_snapshot_isodow') }}
-        {%- for extra in extra_dates %}
-        or candidate_dates.as_of_date = cast('{{ extra }}' as date)
-        {%- endfor %}
+        or candidate_dates.as_of_date in (
+            {%- for extra in extra_dates %}cast('{{ extra }}' as date), {% endfor %}null
+        )
 
 ),
 
