@@ -3,10 +3,13 @@
 Tables (schema `activation`), keyed so a re-run converges:
 - `sync_state`: one row per destination × customer — the destination's contact id and the hash
   of the properties it last acknowledged.
-- `sync_memberships`: one row per destination × group × customer for memberships *we* added:
-  `pending` from just before the add is sent until it is acknowledged (`added`). A crash in
-  between leaves `pending`, which counts as ours (so it can be removed) but not as confirmed (so
-  the add is re-sent; adding a member twice changes nothing).
+- `sync_memberships`: one row per destination × group × customer for memberships *we* added
+  (or may have added): `pending` from just before the add is sent until it is acknowledged
+  (`added`); `removing` from just before a removal is sent until it is acknowledged (then the
+  row goes). A crash in between leaves `pending` or `removing`, which counts as ours (so it can
+  be removed) but not as confirmed (so a wanted add is re-sent; adding a member twice changes
+  nothing). A row is only ever dropped once the destination confirmed the member is not there
+  (removal acknowledged) or this very run journaled the add and then did not send it.
 - `sync_ledger`: one row per run × contact × action (× target group) with its outcome (`ok`,
   `error`, `skipped`) and plain-language error; customer ids only, never emails.
 
@@ -89,6 +92,19 @@ class SyncLedger:
                 [self.destination, group, _now(), run_id],
             )
 
+    def mark_removing(self, group: str, members: Sequence[Member], run_id: str) -> None:
+        """Record removals about to be sent: until acknowledged, the membership is unconfirmed
+        (the member may or may not still be in the group)."""
+        batch = pa.table({"customer_id": _strings([m.customer_id for m in members])})
+        with self._transaction(batch):
+            self.con.execute(
+                f"""update {SCHEMA}.sync_memberships
+                set status = 'removing', updated_at = ?, run_id = ?
+                where destination = ? and group_name = ?
+                  and customer_id in (select customer_id from {_BATCH})""",
+                [_now(), run_id, self.destination, group],
+            )
+
     def record(
         self,
         run_id: str,
@@ -144,8 +160,9 @@ class SyncLedger:
         )
 
     def _acknowledge_adds(self, params: dict) -> None:
-        # Confirmed adds become `added`; skipped ones were never sent, so they are not ours.
-        # Failed ones stay `pending`: the call may have reached the destination.
+        # Confirmed adds become `added`. A skipped add was not sent, so the row goes, but only
+        # if this run journaled it: an older pending row may be an add that reached the
+        # destination before a crash. Failed ones stay: the call may have reached it.
         self.con.execute(
             f"""update {SCHEMA}.sync_memberships as m
             set status = 'added', contact_id = coalesce(b.contact_id, m.contact_id),
@@ -158,8 +175,9 @@ class SyncLedger:
         self.con.execute(
             f"""delete from {SCHEMA}.sync_memberships
             where destination = $destination and group_name = $group and status = 'pending'
+              and run_id = $run
               and customer_id in (select customer_id from {_BATCH} where outcome = 'skipped')""",
-            {k: params[k] for k in ("destination", "group")},
+            {k: params[k] for k in ("destination", "group", "run")},
         )
 
     @contextmanager
