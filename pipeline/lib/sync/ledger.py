@@ -10,6 +10,9 @@ Tables (schema `activation`), keyed so a re-run converges:
   be removed) but not as confirmed (so a wanted add is re-sent; adding a member twice changes
   nothing). A row is only ever dropped once the destination confirmed the member is not there
   (removal acknowledged) or this very run journaled the add and then did not send it.
+- `sync_contact_ids`: one row per destination × customer × contact id ever acknowledged or sent
+  (a profile our sync created, a Mailchimp member under an address since changed), kept so an
+  erasure can delete every contact of the person on the platform, not only the latest.
 - `sync_ledger`: one row per run × contact × action (× target group) with its outcome (`ok`,
   `error`, `skipped`) and plain-language error; customer ids only, never emails.
 
@@ -40,6 +43,9 @@ create table if not exists {SCHEMA}.sync_memberships (
     destination varchar not null, group_name varchar not null, customer_id varchar not null,
     contact_id varchar, status varchar not null, updated_at timestamp not null,
     run_id varchar not null, primary key (destination, group_name, customer_id));
+create table if not exists {SCHEMA}.sync_contact_ids (
+    destination varchar not null, customer_id varchar not null, contact_id varchar not null,
+    first_seen_at timestamp not null, primary key (destination, customer_id, contact_id));
 create table if not exists {SCHEMA}.sync_ledger (
     run_id varchar not null, destination varchar not null, customer_id varchar not null,
     action varchar not null, target varchar not null, outcome varchar not null,
@@ -91,6 +97,7 @@ class SyncLedger:
                 on conflict do nothing""",
                 [self.destination, group, _now(), run_id],
             )
+            self._remember_contact_ids()
 
     def mark_removing(self, group: str, members: Sequence[Member], run_id: str) -> None:
         """Record removals about to be sent: until acknowledged, the membership is unconfirmed
@@ -136,6 +143,7 @@ class SyncLedger:
                 from {_BATCH}""",
                 common | {"action": action},
             )
+            self._remember_contact_ids()
             if action == "set_properties":
                 self._acknowledge_properties(common)
             elif action == "add_to_group":
@@ -147,6 +155,16 @@ class SyncLedger:
                       and customer_id in (select customer_id from {_BATCH} where outcome = 'ok')""",
                     {k: common[k] for k in ("destination", "group")},
                 )
+
+    def _remember_contact_ids(self) -> None:
+        """Keep every contact id of the batch (`_sync_batch`), for erasure."""
+        self.con.execute(
+            f"""insert into {SCHEMA}.sync_contact_ids
+            select distinct ?, customer_id, contact_id, ? from {_BATCH}
+            where contact_id is not null
+            on conflict do nothing""",
+            [self.destination, _now()],
+        )
 
     def _acknowledge_properties(self, params: dict) -> None:
         self.con.execute(
