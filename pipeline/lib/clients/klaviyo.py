@@ -68,7 +68,7 @@ class KlaviyoClient:
         # Accept the base with or without the /api prefix every endpoint lives under.
         self.api_url = base.removesuffix("/api")
         self.session = session or ApiSession("Klaviyo", "KLAVIYO_API_KEY")
-        self.session.add_secret(api_key)
+        api_key = self.session.credential(api_key)
         self.limiter = EndpointRateLimiter(KLAVIYO_TIERS, clock=clock, sleep=self.session.sleep)
         self._origin = urlsplit(self.api_url)[:2]
         self._headers = {

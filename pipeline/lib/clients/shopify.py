@@ -50,7 +50,7 @@ class ShopifyClient:
     ) -> None:
         self.graphql_url = graphql_url
         self.session = session or ApiSession("Shopify", "SHOPIFY_ACCESS_TOKEN")
-        self.session.add_secret(access_token)
+        access_token = self.session.credential(access_token)
         self._headers = {"X-Shopify-Access-Token": access_token, "Accept": "application/json"}
 
     def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
