@@ -65,6 +65,11 @@ class RequestStats:
     throttled_seconds: float = 0.0
 
 
+class UncertainWriteError(ApiError):
+    """A write sent once whose answer was lost (dropped connection, 5xx, 429): it may or may not
+    have taken effect, so the caller must look before sending it again."""
+
+
 class _CredentialSafeSession(requests.Session):
     """A `requests.Session` that drops every header carrying a registered secret when a redirect
     leaves the host (requests itself only drops `Authorization`; Shopify's token header would
@@ -145,6 +150,17 @@ class ApiSession:
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """Send one request, retrying transient failures; the successful response."""
         return self._with_retries(lambda: self._send(method, url, kwargs))
+
+    def request_once(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """Send a write that is not safe to repeat (a create) exactly once; a transient failure
+        raises `UncertainWriteError` instead of re-sending it."""
+        try:
+            return self._send(method, url, kwargs)
+        except _Transient as failure:
+            raise UncertainWriteError(
+                f"{self.platform} did not confirm a write ({failure.reason}); it may have "
+                "taken effect"
+            ) from None
 
     def request_json(self, method: str, url: str, **kwargs: Any) -> Any:
         """`request`, then the decoded JSON body; a body cut short or garbled is retried too."""
