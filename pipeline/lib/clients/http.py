@@ -113,6 +113,7 @@ class ApiSession:
         max_attempts: int = 8,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
+        max_retry_after: float = 300.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -122,6 +123,7 @@ class ApiSession:
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.max_retry_after = max_retry_after
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.stats = RequestStats()
@@ -262,7 +264,8 @@ class ApiSession:
                     break
                 delay = self.backoff(number)
                 if failure.retry_after is not None:
-                    delay = max(delay, failure.retry_after)
+                    # Honoured up to a bound: a server asking for hours would stall the run.
+                    delay = max(delay, min(failure.retry_after, self.max_retry_after))
                 log.warning(
                     "%s: %s on attempt %d of %d; retrying in %.1f s",
                     self.platform,

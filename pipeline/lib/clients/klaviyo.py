@@ -122,7 +122,12 @@ class KlaviyoClient:
         """Every resource of a collection, page by page; `operation` names its rate limit."""
         url: str | None = f"{self.api_url}{path}"
         query: dict[str, str] | None = params
+        visited: set[str] = set()
         while url is not None:
+            if url in visited:
+                # A repeated next link would read the same pages for ever.
+                raise ApiError(f"Klaviyo's next-page link for {path} repeats an earlier page")
+            visited.add(url)
             self.limiter.acquire(operation)
             body = self.session.request_json("GET", url, params=query, headers=self._headers)
             self.session.stats.pages += 1

@@ -75,7 +75,8 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
         who = f"{holder['program']}, PID {holder['pid']}" if holder else "another process"
         raise WarehouseLockedError(
             f"The warehouse {path} is open in another program ({who}). Close that notebook / "
-            "duckdb CLI session, or open it read-only (duckdb -readonly), then run again."
+            "duckdb CLI session (even a read-only one blocks writers; analyse a copy of the "
+            "file instead), then run again."
         ) from exc
     try:
         yield con
