@@ -440,3 +440,13 @@ def test_the_mailchimp_member_of_a_former_address_is_deleted(con, mailchimp_ctx)
         assert result.mailchimp_deletions == 2
         assert not {subscriber_hash(ANN), subscriber_hash(ANN_BEFORE)} & members(audience)
     assert not mentions(everything(con), subscriber_hash(ANN_BEFORE))
+
+
+def test_a_table_whose_name_needs_quoting_is_purged_too(con):
+    con.execute(f"""create table marts."segment export-v2" as select * from (values
+        ('{ANN_ID}', 'vip'), ('{BOB_ID}', 'vip')) as t(customer_id, segment)""")
+    result = erase(con, ErasureRequest(customer_ids=(ANN_ID,)), klaviyo=None, run_id="r", salt=SALT)
+    assert result.deleted_rows["marts.segment export-v2"] == 1
+    assert con.execute('select customer_id from marts."segment export-v2"').fetchall() == [
+        (BOB_ID,)
+    ]
