@@ -128,6 +128,9 @@ class KlaviyoWriteClient(KlaviyoClient):
                     "page[size]": str(MAX_FILTER_VALUES),
                 }
                 for profile in self._collection("get_profiles", "/api/profiles", params):
+                    if not profile.get("id"):
+                        # Whose consent this is cannot be told: fail the batch, retry next run.
+                        raise ApiError("Klaviyo answered a profile without its id")
                     attributes = profile.get("attributes") or {}
                     marketing = ((attributes.get("subscriptions") or {}).get("email") or {}).get(
                         "marketing"
@@ -145,6 +148,9 @@ class KlaviyoWriteClient(KlaviyoClient):
         params = {"filter": f"equals(name,{json.dumps(name)})", "sort": "created"}
         for found in self._collection("get_lists", "/api/lists", params):
             if (found.get("attributes") or {}).get("name") == name:
+                if not found.get("id"):
+                    # Creating another would duplicate the list: fail, the re-run looks again.
+                    raise ApiError("Klaviyo answered a list without its id")
                 return found["id"]
         return None
 
@@ -179,6 +185,8 @@ class KlaviyoWriteClient(KlaviyoClient):
         """Every profile id on the list."""
         path = f"/api/lists/{list_id}/relationships/profiles"
         for member in self._collection("get_profile_ids_for_list", path, {"page[size]": "100"}):
+            if not member.get("id"):
+                raise ApiError("Klaviyo answered a list member without its id")
             yield member["id"]
 
     # -- privacy -----------------------------------------------------------------------------
