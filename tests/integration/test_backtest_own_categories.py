@@ -41,7 +41,7 @@ def test_a_shop_with_its_own_categories_runs_end_to_end(tmp_path, small_store_vi
         assert {c for (c,) in best} - {None} <= {*OWN_CATEGORIES.values(), "other"}
 
     results = dbt_build(out / "warehouse.duckdb", tmp_path / "segments", "--select", "source:ml+",
-                        "--exclude", "resource_type:unit_test")  # fmt: skip
+                        "--exclude", "resource_type:unit_test", "resource_type:exposure")  # fmt: skip
     assert not unexpected_statuses(results)
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
         segments = con.execute(
