@@ -40,9 +40,9 @@ def test_a_shop_with_its_own_categories_runs_end_to_end(tmp_path, small_store_vi
         best = con.execute("select distinct next_best_category from ml.customer_scores").fetchall()
         assert {c for (c,) in best} - {None} <= {*OWN_CATEGORIES.values(), "other"}
 
-    segments = ("--select", "source:ml+",
-                "--exclude", "resource_type:unit_test", "resource_type:exposure")  # fmt: skip
-    results = dbt_build(out / "warehouse.duckdb", tmp_path / "segments", *segments)
+    selection = ("--select", "source:ml+",
+                 "--exclude", "resource_type:unit_test", "resource_type:exposure")  # fmt: skip
+    results = dbt_build(out / "warehouse.duckdb", tmp_path / "segments", *selection)
     assert not unexpected_statuses(results)
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
         segments = con.execute(
