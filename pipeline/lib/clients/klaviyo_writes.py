@@ -2,11 +2,11 @@
 
 Only calls that never touch consent are here. Profile properties go through bulk profile import
 jobs, which write attributes and custom properties and nothing else; the body is built without a
-`subscriptions` field, and bulk subscribe is never called (it would clear unsubscribes, DESIGN.md
-§7). List membership is not consent either: whoever calls `add_profiles_to_list` checks consent
-first (`marketing_consent`). Every call is paced by the client's token bucket per endpoint (see
-`klaviyo.KLAVIYO_TIERS`), so a sync does not provoke 429s; the ones that still happen are
-retried by `ApiSession`.
+`subscriptions` field, and bulk subscribe is never called (it would clear unsubscribes). List
+membership is not consent either: whoever calls `add_profiles_to_list` checks consent first
+(`marketing_consent`). Every call is paced by the client's token bucket per endpoint (see
+`klaviyo.KLAVIYO_TIERS`), so a sync does not provoke 429s; the ones that still happen are retried
+by `ApiSession`.
 """
 
 from __future__ import annotations

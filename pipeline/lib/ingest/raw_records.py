@@ -5,6 +5,9 @@ The full record is always kept as JSON; the typed columns here are the few that 
 and dbt staging need directly. Records become canonical JSON text in Arrow batches
 (`record_batches`); extraction and validation are DuckDB SQL over that text (`staging_sql`), so a
 batch is checked in one vectorised pass, not in a Python loop.
+
+About 300 lines on purpose: the table specs and the SQL that validates against them change
+together, and a reader checks a column's spec against its validation rule in one file.
 """
 
 from __future__ import annotations

@@ -175,5 +175,5 @@ def _check_score_columns(con: duckdb.DuckDBPyConnection) -> None:
     if missing:
         raise ValueError(
             f"{SCORES_TABLE} lacks the columns the sync needs: {', '.join(missing)} "
-            "(see the table contract in DESIGN.md §3)"
+            "(it is written by the scoring asset `ml/customer_scores`: re-run scoring)"
         )
