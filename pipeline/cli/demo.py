@@ -6,6 +6,8 @@ Extra arguments go to `python -m sandbox serve` (e.g. `--customers 50000 --fault
 service, and stops at the end whatever happens. The first demo backfills the whole history in one
 run (single-run backfill policy), as `first_refresh`, which also trains the first models before
 scoring; later demos run `daily_refresh`, re-pull it and must leave the warehouse unchanged.
+`--next-day` (`make next-day`) moves the sandbox clock one day past the last demo's and runs
+`daily_refresh` for that one new day. The run's stages are printed as they happen.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import argparse
 import os
 import sys
 import time
+import uuid
 import warnings
 from datetime import date, datetime, timedelta
 
 import dagster as dg
 import requests
 
+from pipeline.cli.demo_clock import DemoClockError, record_clock, sandbox_clock_args
+from pipeline.cli.progress import printed_progress
 from pipeline.defs.partitions import HISTORY_START, partition_range_tags
 from pipeline.lib.ingest.warehouse import connect
 from pipeline.lib.settings import warehouse_path
@@ -42,14 +47,21 @@ def run_daily_refresh(job: str, first: date, last: date) -> dg.ExecuteInProcessR
     """The daily job over the partitions [first, last] as one run, recorded in the instance."""
     from pipeline.definitions import defs  # after the environment points at the platforms
 
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    return defs.resolve_job_def(job).execute_in_process(
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        tags=partition_range_tags(first.isoformat(), last.isoformat()),
-        # A range run records every partition's materialisation; list them in the UI, not here.
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        raise_on_error=False,
-    )
+    if os.environ.get("DAGSTER_HOME"):
+        instance = dg.DagsterInstance.get()
+    else:
+        instance = dg.DagsterInstance.ephemeral()
+    run_id = str(uuid.uuid4())
+    with printed_progress(instance, run_id):
+        return defs.resolve_job_def(job).execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            tags=partition_range_tags(first.isoformat(), last.isoformat()),
+            # A range run records every partition's materialisation; the UI lists them, and
+            # the printed progress names the stages instead.
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            raise_on_error=False,
+        )
 
 
 def materialization_counts(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
@@ -120,22 +132,35 @@ def print_syncs(built: dict[str, dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8787)
+    parser.add_argument(
+        "--next-day",
+        action="store_true",
+        help="move the sandbox clock one day past the last demo's and run that day only",
+    )
     args, sandbox_args = parser.parse_known_args(argv)
+    try:
+        sandbox_args = sandbox_clock_args(sandbox_args, args.next_day)
+    except DemoClockError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     warnings.filterwarnings("ignore", category=dg.BetaWarning)  # backfill_policy is beta
     began = time.perf_counter()
     with running_sandbox(args.port, sandbox_args) as url:
         sandboxed = use_sandbox_for_unconfigured_platforms(url)
         info = requests.get(f"{url}/sandbox/info", timeout=30).json()
-        last_day = datetime.fromisoformat(info["now"]).date() - timedelta(days=1)
-        first_day = date.fromisoformat(HISTORY_START)
+        now = datetime.fromisoformat(info["now"]).date()
+        last_day = now - timedelta(days=1)
+        first_day = last_day if args.next_day else date.fromisoformat(HISTORY_START)
         job = "daily_refresh" if models_registered() else "first_refresh"
         print(
-            f"running {job} over {(last_day - first_day).days + 1} daily partitions in "
+            f"running {job} over {(last_day - first_day).days + 1} daily partition(s) in "
             "one run (Dagster first records a planned materialisation per partition and asset)",
             flush=True,
         )
         result = run_daily_refresh(job, first_day, last_day)
         faults = requests.get(f"{url}/sandbox/state", timeout=30).json()["faults_injected"]
+    if result.success:
+        record_clock(now)
     store = info["store"]
     print("\nForesight demo")
     print(
@@ -144,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         + (f", faults injected {faults}" if faults else "")
     )
     print(f"  platforms     {', '.join(sandboxed) or 'none'} served by the sandbox")
-    print(f"  {job:<13} partitions {HISTORY_START} to {last_day} in one run: "
+    print(f"  {job:<13} partitions {first_day} to {last_day} in one run: "
           f"{'succeeded' if result.success else 'FAILED'} (run {result.run_id[:8]})")  # fmt: skip
     built = materialization_counts(result)
     for asset, counts in built.items():
