@@ -88,9 +88,40 @@ def canonical_properties(customer_id: str, properties: Mapping[str, Any]) -> dic
 
 
 def properties_hash(properties: Mapping[str, Any]) -> str:
-    """A stable hash of canonical properties: key order and list/tuple do not matter."""
-    text = json.dumps(properties, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    """A stable hash of what a marketer acts on in canonical properties (`change_signature`):
+    a write is planned only when it differs, so daily re-scoring noise rewrites nobody."""
+    text = json.dumps(
+        change_signature(properties), sort_keys=True, separators=(",", ":"), allow_nan=False
+    )
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# Property names (by suffix) whose synced value moves a little every day although nothing a
+# marketer acts on changed, and how coarsely a change counts: a probability by 5 points, a
+# money forecast by its first two significant digits, a predicted date by its ISO week; when a
+# contact was scored changes nothing by itself. The full values still travel with every write.
+PROBABILITY_STEP = 0.05
+_IGNORED_SUFFIXES = ("scored_at",)
+
+
+def change_signature(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical properties as coarse as a marketer reads them (see the rules above)."""
+    signature: dict[str, Any] = {}
+    for name, value in properties.items():
+        if name.endswith(_IGNORED_SUFFIXES):
+            continue
+        if isinstance(value, bool) or value is None:
+            signature[name] = value
+        elif name.endswith("_probability") and isinstance(value, int | float):
+            signature[name] = round(round(value / PROBABILITY_STEP) * PROBABILITY_STEP, 2)
+        elif name.endswith("_predicted") and isinstance(value, int | float):
+            signature[name] = float(f"{value:.2g}")
+        elif name.endswith("_date") and isinstance(value, str) and len(value) == 10:
+            year, week, _ = date.fromisoformat(value).isocalendar()
+            signature[name] = f"{year}-W{week:02d}"
+        else:
+            signature[name] = value
+    return signature
 
 
 def _scalar(customer_id: str, name: str, value: Any) -> Any:
