@@ -69,6 +69,7 @@ erase: setup
 	$(RUN) python -m pipeline.cli.erase "$(REQUEST)" --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
 
 bench: setup
+	$(RUN) python -m bench.stages
 	$(RUN) python -m bench
 	$(RUN) python -m bench.models
 
