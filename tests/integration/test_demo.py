@@ -49,7 +49,7 @@ def _write_calls(summary: str) -> dict[str, int]:
 def test_demo_ingests_everything_then_a_second_demo_changes_nothing(tmp_path):
     port = _free_port()
     first = _demo(tmp_path, port)
-    assert "in one run: succeeded" in first
+    assert "in one pass: succeeded" in first
     assert "] started " in first, "the demo prints its stages as they run"
     counts = _table_counts(first)
     for table in ("raw_shopify.customers", "raw_shopify.orders", "raw_klaviyo.events",
@@ -67,7 +67,7 @@ def test_demo_ingests_everything_then_a_second_demo_changes_nothing(tmp_path):
     # The next day: the clock moves one day on and the daily job runs that one day, adding it.
     next_day = _demo(tmp_path, port, "--next-day")
     assert "clock at 2024-04-01" in next_day
-    assert "daily_refresh partitions 2024-03-31 to 2024-03-31 in one run: succeeded" in next_day
+    assert "daily_refresh partitions 2024-03-31 to 2024-03-31 in one pass: succeeded" in next_day
     grown = _table_counts(next_day)
     assert grown["raw_klaviyo.events"] > again["raw_klaviyo.events"]
     assert all(grown[table] >= rows for table, rows in again.items())
