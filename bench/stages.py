@@ -105,6 +105,7 @@ def bench_size(customers: int, root: Path) -> dict[str, Measured]:
     env = {k: v for k, v in env.items() if not k.startswith("MAILCHIMP_")}
     env |= {"WAREHOUSE_PATH": str(root / "warehouse.duckdb"), "DAGSTER_HOME": str(root)}
     env |= {"FORESIGHT_DAGSTER_STORAGE": str(root / "dagster")}
+    (root / "dagster").mkdir()
     (root / "dagster.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
     store = ["--customers", str(customers), "--data-dir", str(root / "sandbox")]
     demo = [sys.executable, "-m", "pipeline.cli.demo", "--port", str(_free_port()), *store]
