@@ -1,6 +1,7 @@
 """`python -m bench.stages`: every stage of a shop's life, at each size, in one table.
 
     BENCH_SIZES=10000,100000 python -m bench.stages [--data-dir data/bench/stages]
+    BENCH_DAYS=30 ...  (a shorter history, to try the bench itself quickly; default 730)
 
 Per size (customers, two years of history), in fresh processes with their own warehouse,
 Dagster instance and sandbox state: the store's generation, the first load as `make demo` runs
@@ -97,7 +98,7 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> Measured
     return measured
 
 
-def bench_size(customers: int, root: Path) -> dict[str, Measured]:
+def bench_size(customers: int, root: Path, days: int = 730) -> dict[str, Measured]:
     """Generate, first load and next day for one size, each in its own fresh process."""
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -107,7 +108,14 @@ def bench_size(customers: int, root: Path) -> dict[str, Measured]:
     env |= {"FORESIGHT_DAGSTER_STORAGE": str(root / "dagster")}
     (root / "dagster").mkdir()
     (root / "dagster.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
-    store = ["--customers", str(customers), "--data-dir", str(root / "sandbox")]
+    store = [
+        "--customers",
+        str(customers),
+        "--days",
+        str(days),
+        "--data-dir",
+        str(root / "sandbox"),
+    ]
     demo = [sys.executable, "-m", "pipeline.cli.demo", "--port", str(_free_port()), *store]
     return {
         "generate": run_measured(
@@ -162,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for customers in sizes:
         print(f"benchmarking {customers:,} customers ...", flush=True)
-        results[customers] = bench_size(customers, args.data_dir / str(customers))
+        days = int(os.environ.get("BENCH_DAYS", "730"))
+        results[customers] = bench_size(customers, args.data_dir / str(customers), days)
     print_table(results)
     return 0 if all(m.ok for r in results.values() for m in r.values()) else 1
 
