@@ -16,7 +16,7 @@ Per customer:
   next best category, expected next order date, model version and `scored_at` of the latest
   scoring run. Probabilities are rounded to 3 decimals and CLTV to cents. A contact is
   rewritten only when what a marketer acts on changed (`records.change_signature`: segments,
-  tiers, categories, probabilities by 5 points, CLTV by two significant digits, dates by week),
+  tiers, categories, probabilities by 10 points, CLTV by 25% steps, dates by week),
   so a day of re-scoring rewrites few profiles; a write then carries every current value.
 The holdout segments are a separate property from `foresight_segments` so a marketer who
 targets "foresight_segments contains vip" on the platform cannot mail the control group.

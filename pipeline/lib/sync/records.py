@@ -97,11 +97,13 @@ def properties_hash(properties: Mapping[str, Any]) -> str:
 
 
 # Property names (by suffix) whose synced value moves a little every day although nothing a
-# marketer acts on changed, and how coarsely a change counts: a probability by 5 points, a
-# money forecast by its first two significant digits, a predicted date by its ISO week; when a
-# contact was scored changes nothing by itself. The full values still travel with every write.
-PROBABILITY_STEP = 0.05
-_IGNORED_SUFFIXES = ("scored_at",)
+# marketer acts on changed, and how coarsely a change counts: a probability by 10 points, a
+# money forecast by a step of 25% (log scale), a predicted date by its ISO week. Where a
+# score came from (when, which model or fallback) changes nothing by itself: a fallback's
+# version names its day. The full values still travel with every write.
+PROBABILITY_STEP = 0.1
+MONEY_STEP = 1.25
+_IGNORED_SUFFIXES = ("scored_at", "model_version", "score_source")
 
 
 def change_signature(properties: Mapping[str, Any]) -> dict[str, Any]:
@@ -115,7 +117,7 @@ def change_signature(properties: Mapping[str, Any]) -> dict[str, Any]:
         elif name.endswith("_probability") and isinstance(value, int | float):
             signature[name] = round(round(value / PROBABILITY_STEP) * PROBABILITY_STEP, 2)
         elif name.endswith("_predicted") and isinstance(value, int | float):
-            signature[name] = float(f"{value:.2g}")
+            signature[name] = round(math.log(value) / math.log(MONEY_STEP)) if value > 0 else 0
         elif name.endswith("_date") and isinstance(value, str) and len(value) == 10:
             year, week, _ = date.fromisoformat(value).isocalendar()
             signature[name] = f"{year}-W{week:02d}"

@@ -211,6 +211,7 @@ def _scored(n: int, **changes) -> DesiredContact:
         "foresight_cltv_predicted": 123.4,
         "foresight_expected_next_order_date": "2026-01-06",
         "foresight_scored_at": "2026-01-01T05:00:00",
+        "foresight_model_version": "fallback-20260101",
         **changes,
     }
     return contact(n, "vip", **properties)
@@ -219,7 +220,12 @@ def _scored(n: int, **changes) -> DesiredContact:
 def test_a_day_of_rescoring_noise_rewrites_nobody():
     yesterday = [_scored(1), _scored(2)]
     today = [
-        _scored(1, foresight_churn_probability=0.418, foresight_scored_at="2026-01-02T05:00:00"),
+        _scored(
+            1,
+            foresight_churn_probability=0.418,
+            foresight_scored_at="2026-01-02T05:00:00",
+            foresight_model_version="fallback-20260102",
+        ),
         _scored(2, foresight_cltv_predicted=124.9, foresight_expected_next_order_date="2026-01-09"),
     ]
     plan = build_plan(today, acknowledged(yesterday))
@@ -230,8 +236,8 @@ def test_what_a_marketer_acts_on_rewrites_with_every_current_value():
     yesterday = [_scored(n) for n in range(1, 6)]
     today = [
         _scored(1, foresight_churn_tier="high"),
-        _scored(2, foresight_churn_probability=0.47),  # crosses a 5-point step
-        _scored(3, foresight_cltv_predicted=131.0),  # 120 -> 130 at two significant digits
+        _scored(2, foresight_churn_probability=0.47),  # crosses a 10-point step
+        _scored(3, foresight_cltv_predicted=160.0),  # moves by more than a 25% step
         _scored(4, foresight_expected_next_order_date="2026-01-13"),  # the next week
         _scored(5, foresight_scored_at="2026-01-02T05:00:00"),
     ]
