@@ -25,6 +25,7 @@ import requests
 
 from pipeline.cli.demo_clock import DemoClockError, record_clock, sandbox_clock_args
 from pipeline.cli.progress import printed_progress
+from pipeline.cli.run_job import materialization_metadata
 from pipeline.cli.staged_run import CombinedResult, run_in_stages
 from pipeline.defs.partitions import HISTORY_START, partition_range_tags
 from pipeline.lib.ingest.warehouse import connect
@@ -75,15 +76,6 @@ def run_daily_refresh(job: str, first: date, last: date) -> CombinedResult:
     if first == last:
         return CombinedResult([execute(job_def, None, tags, "")])
     return CombinedResult(run_in_stages(job_def, tags, execute))
-
-
-def materialization_counts(result: CombinedResult) -> dict[str, dict]:
-    counts = {}
-    for event in result.get_asset_materialization_events():
-        materialization = event.event_specific_data.materialization
-        metadata = {key: value.value for key, value in materialization.metadata.items()}
-        counts["/".join(materialization.asset_key.path)] = metadata
-    return counts
 
 
 def warehouse_counts() -> dict[str, int]:
@@ -185,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  platforms     {', '.join(sandboxed) or 'none'} served by the sandbox")
     print(f"  {job:<13} partitions {first_day} to {last_day} in one pass: "
           f"{'succeeded' if result.success else 'FAILED'} (run {result.run_id})")  # fmt: skip
-    built = materialization_counts(result)
+    built = materialization_metadata(result)
     for asset, counts in built.items():
         if "fetched" in counts:  # an ingest asset
             print(
