@@ -24,7 +24,12 @@ from pipeline.lib.sync.plan import AcknowledgedState, SyncPlan
 
 
 class BlastRadiusExceeded(RuntimeError):
-    """A live sync would change more than the allowed share of contacts or of a group."""
+    """A live sync would change more than the allowed share of contacts or of a group.
+
+    `result` is set by the sync that raised it: what it had sent by then (consent removals).
+    """
+
+    result = None
 
 
 @dataclass(frozen=True)
