@@ -17,10 +17,11 @@ export DO_NOT_TRACK := 1
 SANDBOX_ARGS ?=
 SANDBOX_PORT ?= 8787
 
-.PHONY: help setup demo test lint dev bench chaos clean import-csv erase backtest
+.PHONY: help setup demo next-day test lint dev bench chaos clean import-csv erase backtest
 
 help:
 	@echo "make demo   set up, start the sandbox store, run the daily job end to end, print a summary"
+	@echo "make next-day  after a demo: move the sandbox clock one day on and run that day only"
 	@echo "make test   set up and run every test and lint"
 	@echo "make dev    Dagster UI on http://127.0.0.1:3000 against a sandbox on port $(SANDBOX_PORT)"
 	@echo "make bench  benchmarks (generation, ingest, features, training, scoring)"
@@ -41,6 +42,9 @@ setup: $(UV)
 
 demo: setup
 	$(RUN) python -m pipeline.cli.demo --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
+
+next-day: setup
+	$(RUN) python -m pipeline.cli.demo --next-day --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
 
 lint: setup
 	$(RUN) ruff check .
@@ -66,6 +70,7 @@ erase: setup
 	$(RUN) python -m pipeline.cli.erase "$(REQUEST)" --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
 
 bench: setup
+	$(RUN) python -m bench.stages
 	$(RUN) python -m bench
 	$(RUN) python -m bench.models
 

@@ -59,6 +59,7 @@ class StoreSpec:
 
     @property
     def simulated_until(self) -> date:
+        """The first day the simulation did not reach: the clock may advance up to it."""
         return self.end + timedelta(days=FUTURE_DAYS)
 
     def file_name(self) -> str:

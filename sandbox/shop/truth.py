@@ -4,7 +4,8 @@ Grain: one row per person known at `now` (signed up before it). Two kinds of tru
 - model truth, computed from the person's latent traits and their history before `now` (never
   from the realised future): probability alive, expected purchases, P(order within 30 days),
   P(no order within 90 days), expected net revenue — the ceiling any model can reach;
-- realised truth: the orders and net revenue they actually placed in the next 30/90/365 days.
+- realised truth: the orders and net revenue they actually placed in the next 30/90/365 days,
+  null for a horizon that runs past the end of the simulation (a clock moved into the future).
 
 Under the simulator's individual BG/NBD story (Poisson rate λ while alive, dropout p after each
 order): P(alive | last order Δ days ago) = (1-p)e^{-λΔ} / ((1-p)e^{-λΔ} + p), and 1 with no
@@ -19,6 +20,7 @@ Expected purchases keep the Poisson form with the same mean rate, the long-run r
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 import pandas as pd
 
@@ -130,9 +132,11 @@ def _sql(shape: ShopShape) -> str:
         f" as expected_revenue_{h}"
         for h in HORIZONS
     )
+    observed = "$now + interval {h} day <= $simulated_until"
     actual = ",\n    ".join(
-        f"coalesce(f.orders_{h}, 0) as actual_orders_{h}, "
-        f"coalesce(f.revenue_{h}, 0)::double as actual_revenue_{h}"
+        f"case when {observed.format(h=h)} then coalesce(f.orders_{h}, 0) end"
+        f" as actual_orders_{h}, case when {observed.format(h=h)} then"
+        f" coalesce(f.revenue_{h}, 0)::double end as actual_revenue_{h}"
         for h in HORIZONS
     )
     phases = shape.gap_regularity
@@ -154,16 +158,21 @@ def _sql(shape: ShopShape) -> str:
     )
 
 
+def _params(view: StoreView) -> dict:
+    until = datetime.combine(view.spec.simulated_until, datetime.min.time())
+    return {"now": view.now, "simulated_until": until}
+
+
 def truth_frame(view: StoreView) -> pd.DataFrame:
     """One row per person known at `view.now`, with model truth and realised truth."""
     with view.cursor() as cur:
-        return cur.execute(_sql(view.spec.shop), {"now": view.now}).df()
+        return cur.execute(_sql(view.spec.shop), _params(view)).df()
 
 
 def write_truth(view: StoreView, out: str) -> int:
     """Write the truth export as Parquet; returns the number of customers written."""
     with view.cursor() as cur:
         sql = _sql(view.spec.shop)
-        cur.execute(f"copy ({sql}) to '{out}' (format parquet)", {"now": view.now})
+        cur.execute(f"copy ({sql}) to '{out}' (format parquet)", _params(view))
         (rows,) = cur.execute(f"select count(*) from read_parquet('{out}')").fetchall()[0]
     return rows
