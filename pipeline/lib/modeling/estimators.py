@@ -23,7 +23,8 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
-from pipeline.lib.modeling.datasets import CATEGORIES, FEATURES, feature_matrix
+from pipeline.lib.modeling.datasets import CATEGORIES
+from pipeline.lib.modeling.model_inputs import MODEL_FEATURES, model_inputs
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,11 @@ class ModelParams:
 
     num_leaves: int = 15
     max_depth: int = 4
-    learning_rate: float = 0.1
-    n_estimators: int = 400
-    min_child_samples: int = 50
-    early_stopping_rounds: int = 30
+    learning_rate: float = 0.05
+    n_estimators: int = 600
+    min_child_samples: int = 200
+    lambda_l2: float = 10.0
+    early_stopping_rounds: int = 40
     seed: int = 7
 
     def lgb_params(self, objective: str, **extra) -> dict:
@@ -51,7 +53,8 @@ class ModelParams:
             "max_depth": self.max_depth,
             "learning_rate": self.learning_rate,
             "min_child_samples": self.min_child_samples,
-            "feature_fraction": 0.9,
+            "lambda_l2": self.lambda_l2,
+            "feature_fraction": 0.8,
             "bagging_fraction": 0.9,
             "bagging_freq": 1,
             "seed": self.seed,
@@ -147,23 +150,30 @@ class TrainedModel:
     quantiles: dict[str, lgb.Booster] = field(default_factory=dict)
     calibrator: Calibrator = field(default_factory=lambda: Calibrator("none"))
     calibration_losses: dict = field(default_factory=dict)
-    features: list[str] = field(default_factory=lambda: list(FEATURES))
+    features: list[str] = field(default_factory=lambda: list(MODEL_FEATURES))
+    classes: tuple[str, ...] = ()
+    """The categories a multiclass model's probability columns stand for, in order."""
+
+    def inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's input matrix for `frame`'s rows."""
+        return model_inputs(frame)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability (binary), expected amount (amount) or class probabilities (multiclass)."""
-        raw = self.booster.predict(feature_matrix(frame))
+        raw = self.booster.predict(self.inputs(frame))
         return self.calibrator(raw) if self.kind == "binary" else raw
 
     def predict_interval(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """p10 and p90 of the amount (ordered, never negative)."""
-        x = feature_matrix(frame)
+        x = self.inputs(frame)
         low = np.maximum(self.quantiles["p10"].predict(x), 0)
         high = np.maximum(self.quantiles["p90"].predict(x), 0)
         return np.minimum(low, high), np.maximum(low, high)
 
-    def contributions(self, frame: pd.DataFrame) -> np.ndarray:
-        """Per-feature contributions (raw score space), features × rows, bias column dropped."""
-        return self.booster.predict(feature_matrix(frame), pred_contrib=True)[:, :-1]
+    def contributions(self, inputs: pd.DataFrame) -> np.ndarray:
+        """Per-feature contributions (raw score space) for an `inputs` matrix, rows × features,
+        bias column dropped."""
+        return self.booster.predict(inputs, pred_contrib=True)[:, :-1]
 
     def importance(self) -> pd.Series:
         gain = self.booster.feature_importance(importance_type="gain")
@@ -181,9 +191,11 @@ def fit_model(
     }[task.kind]
     booster = _boost(params.lgb_params(objective, **extra), task, train, valid, params)
     model = TrainedModel(task.name, task.kind, task.horizon, booster)
+    if task.kind == "multiclass":
+        model.classes = CATEGORIES
     if task.kind == "binary":
         y_valid = task.target(valid)
-        raw = booster.predict(feature_matrix(valid))
+        raw = booster.predict(model_inputs(valid))
         model.calibrator, model.calibration_losses = choose_calibrator(raw, y_valid, params.seed)
     if task.kind == "amount":
         for name, alpha in (("p10", 0.1), ("p90", 0.9)):
@@ -195,8 +207,8 @@ def fit_model(
 def _boost(
     lgb_params: dict, task: Task, train: pd.DataFrame, valid: pd.DataFrame, params: ModelParams
 ) -> lgb.Booster:
-    train_set = lgb.Dataset(feature_matrix(train), task.target(train), free_raw_data=True)
-    valid_set = lgb.Dataset(feature_matrix(valid), task.target(valid), reference=train_set)
+    train_set = lgb.Dataset(model_inputs(train), task.target(train), free_raw_data=True)
+    valid_set = lgb.Dataset(model_inputs(valid), task.target(valid), reference=train_set)
     return lgb.train(
         lgb_params,
         train_set,

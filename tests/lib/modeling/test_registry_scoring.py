@@ -72,10 +72,28 @@ def test_scores_follow_the_contract(scores):
     assert set(out["churn_tier"].dropna()) <= {"high", "medium", "low"}
     assert out.loc[~buyers, "churn_tier"].isna().all()
     assert out.loc[~buyers, "expected_next_order_date"].isna().all()
-    assert out.loc[buyers, "expected_next_order_date"].notna().all()
+    # A next order date only where the customer is likely still active.
+    likely_active = out["churn_probability"] < TierThresholds().next_order_max_churn
+    assert out.loc[buyers & likely_active, "expected_next_order_date"].notna().all()
+    assert out.loc[buyers & ~likely_active, "expected_next_order_date"].isna().all()
+    assert likely_active.any() and (buyers & ~likely_active).any()
     assert out["churn_reasons"].map(len).le(3).all()
     assert out.loc[buyers, "churn_reasons"].map(len).gt(0).mean() > 0.9
     assert set(out["score_source"]) == {"lightgbm"}
+
+
+def test_reasons_explain_the_tier(scores, run):
+    """A low purchase score is explained by what holds it down, a high one by what lifts it."""
+    snapshot, out = scores
+    model = run.results["purchase"].model
+    contributions = model.contributions(model.inputs(snapshot))
+    phrases = out["purchase_reasons"]
+    for tier_name, sign in (("low", -1), ("high", 1)):
+        rows = np.flatnonzero((out["purchase_tier"] == tier_name).to_numpy())
+        assert len(rows) > 0
+        for row in rows[:20]:
+            pushes = np.sort(contributions[row] * sign)[::-1]
+            assert len(phrases[row]) == min(3, int((pushes > 0).sum()))
 
 
 def test_rules_score_a_shop_without_models(run, frame):
