@@ -6,9 +6,13 @@ Tasks (grain of training rows: one per customer × weekly snapshot, in the task'
 - cltv: expected net revenue within the CLTV horizon (tweedie objective: many exact zeros and a
   long right tail), with p10/p90 from two quantile models;
 - category: the category of the next order (multiclass), customers who ordered again.
-Classifiers are calibrated on the validation snapshot (Platt or isotonic) when two-fold cross
--fitting on that snapshot says it lowers log loss. The expected next order date is not learnt:
-it comes from each customer's own gap history (`expected_days_to_next_order`).
+Early stopping watches several validation snapshots; classifiers are calibrated on them (Platt
+or isotonic) when fitting on some validation snapshots and judging on a held-out one says it
+lowers log loss. Regularisation is deliberately strong (small learning rate, large leaves, L2):
+a shop's dynamics drift between training and scoring weeks, and a model that memorises one
+stretch of history loses to recency/frequency baselines on the next. The expected next order
+date is not learnt: it comes from each customer's own gap history
+(`expected_days_to_next_order`).
 """
 
 from __future__ import annotations
@@ -121,14 +125,21 @@ def _fit_calibrator(method: str, p: np.ndarray, y: np.ndarray) -> Calibrator:
     return Calibrator("none")
 
 
-def choose_calibrator(p: np.ndarray, y: np.ndarray, seed: int) -> tuple[Calibrator, dict]:
-    """The calibration with the lowest two-fold cross-fitted log loss on the validation rows
-    (fitting and judging on the same rows would always favour isotonic)."""
-    folds = np.random.default_rng(seed).integers(0, 2, len(y))
+def choose_calibrator(
+    p: np.ndarray, y: np.ndarray, seed: int, snapshots: np.ndarray | None = None
+) -> tuple[Calibrator, dict]:
+    """The calibration with the lowest cross-fitted log loss on the validation rows: fitted on
+    the other validation snapshots and judged on each held-out one (calibration must carry to
+    a later week), or two random folds when there is one snapshot. Fitting and judging on the
+    same rows would always favour isotonic."""
+    if snapshots is not None and len(np.unique(snapshots)) >= 2:
+        folds = np.unique(snapshots, return_inverse=True)[1]
+    else:
+        folds = np.random.default_rng(seed).integers(0, 2, len(y))
     losses = {}
     for method in ("none", "platt", "isotonic"):
         calibrated = np.empty(len(y))
-        for k in (0, 1):
+        for k in np.unique(folds):
             fit_rows, out_rows = folds != k, folds == k
             if len(np.unique(y[fit_rows])) < 2:
                 calibrated[out_rows] = p[out_rows]
@@ -196,7 +207,9 @@ def fit_model(
     if task.kind == "binary":
         y_valid = task.target(valid)
         raw = booster.predict(model_inputs(valid))
-        model.calibrator, model.calibration_losses = choose_calibrator(raw, y_valid, params.seed)
+        model.calibrator, model.calibration_losses = choose_calibrator(
+            raw, y_valid, params.seed, valid["as_of_date"].to_numpy()
+        )
     if task.kind == "amount":
         for name, alpha in (("p10", 0.1), ("p90", 0.9)):
             quantile = params.lgb_params("quantile", alpha=alpha)

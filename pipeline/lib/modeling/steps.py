@@ -68,7 +68,7 @@ def _champion_metrics(con, result: TaskResult, frame: pd.DataFrame) -> dict | No
         return None
     model = load_model(current["artefact_path"])
     task = result.task
-    test = subset(frame, result.split.test, task.label, task.population(frame))
+    test = subset(frame, result.split.tests, task.label, task.population(frame))
     predicted = model.predict(test)
     if task.kind == "binary":
         return classification_metrics(task.target(test), predicted)
