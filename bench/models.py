@@ -1,7 +1,8 @@
 """`python -m bench.models`: how good the models are on the sandbox store, and how fast.
 
-    python -m bench.models [--customers 10000] [--days 730] [--seed 1] [--data-dir data/bench]
-        [--warehouse PATH] [--cltv-horizons 365 90] [--train-customers 100000]
+    python -m bench.models [--shapes default fashion ...] [--customers 4000] [--days 730]
+        [--seed 1] [--data-dir data/bench]
+        [--warehouse PATH | --reuse-warehouses] [--cltv-horizons 365 90] [--train-customers 100000]
         [--scoring-rows 1000000]
 
 The store is ingested and built into a fresh warehouse (or `--warehouse` names an already built
@@ -26,7 +27,8 @@ import pandas as pd
 from bench.model_speed import time_scoring, time_training
 from bench.truth_scores import customer_people, truth_scores
 from pipeline.lib.ingest.warehouse import connect
-from pipeline.lib.modeling.datasets import CATEGORIES, load_scoring_frame, load_training_frame
+from pipeline.lib.modeling.categories import OTHER
+from pipeline.lib.modeling.datasets import load_scoring_frame, load_training_frame
 from pipeline.lib.modeling.estimators import tasks
 from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics
 from pipeline.lib.modeling.registry import decide
@@ -38,6 +40,7 @@ from pipeline.lib.modeling.training_run import (
     train_all,
     train_task,
 )
+from sandbox.shop.shapes import SHAPES
 from sandbox.shop.simulator import StoreSpec, ensure_store
 
 COLUMNS = {
@@ -52,7 +55,10 @@ def ceiling(result: TaskResult, truth: pd.DataFrame) -> pd.Series:
     h, name = result.task.horizon, result.task.name
     column = {"purchase": f"p_order_{h}", "churn": f"p_no_order_{h}", "cltv": f"revenue_{h}"}
     if name == "category":
-        return truth.set_index("customer_id")["top_category"].map(CATEGORIES.index)
+        # The truth's favourite as one of the model's classes (a category it lacks is `other`).
+        index = {category: i for i, category in enumerate(result.model.classes)}
+        top = truth.set_index("customer_id")["top_category"]
+        return top.map(lambda category: index.get(category, index.get(OTHER)))
     return truth.set_index("customer_id")[column[name]]
 
 
@@ -117,31 +123,23 @@ def train(frame: pd.DataFrame, cltv_horizons: list[int]) -> dict[str, TaskResult
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--customers", type=int, default=10_000)
-    parser.add_argument("--days", type=int, default=730)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--data-dir", type=Path, default=Path("data/bench"))
-    parser.add_argument("--warehouse", type=Path, help="an already built warehouse of the store")
-    parser.add_argument("--cltv-horizons", type=int, nargs="+", default=[365, 90])
-    parser.add_argument("--train-customers", type=int, default=100_000)
-    parser.add_argument("--scoring-rows", type=int, default=1_000_000)
-    args = parser.parse_args(argv)
-    # pymc/pytensor and scipy talk (BLAS, deprecations, constant inputs): keep the table legible.
-    warnings.filterwarnings("ignore")
-    spec = StoreSpec(seed=args.seed, customers=args.customers, days=args.days)
-    args.data_dir.mkdir(parents=True, exist_ok=True)
+def judge_shape(spec: StoreSpec, args: argparse.Namespace):
+    """Build (or reuse) the shape's warehouse, train as production does and print its tables;
+    returns the training frame, the scoring-day frame and the trained results."""
     store = ensure_store(spec, args.data_dir / "stores")
     began = time.perf_counter()
+    built = args.data_dir / f"models-{spec.file_name().removeprefix('store-')}"
     if args.warehouse:
         warehouse = shutil.copy(args.warehouse, args.data_dir / "models-warehouse.duckdb")
+    elif args.reuse_warehouses and built.exists():
+        warehouse = built
     else:
         from bench.warehouse import build_warehouse  # after the filter: Dagster warns on import
 
         warehouse = build_warehouse(spec, args.data_dir)
-    print(f"store {spec.customers} customers × {spec.days} days (seed {spec.seed}); warehouse "
-          f"ready in {time.perf_counter() - began:.0f}s", flush=True)  # fmt: skip
+    ready = time.perf_counter() - began
+    print(f"\n=== shape {spec.shape}: {spec.customers} customers × {spec.days} days (seed "
+          f"{spec.seed}); warehouse ready in {ready:.0f}s", flush=True)  # fmt: skip
     with connect(Path(warehouse), read_only=True) as con:
         as_of = latest_feature_date(con)
         began = time.perf_counter()
@@ -167,7 +165,35 @@ def main(argv: list[str] | None = None) -> int:
     for kind, rows in by_kind.items():
         print_table(kind, rows)
     print(f"\ntraining on {len(frame)} labelled rows as of {as_of}: load {load_seconds:.1f}s, "
-          f"train (every task, baselines, extra CLTV horizons) {train_seconds:.1f}s")  # fmt: skip
+          f"train (every task, baselines, extra CLTV horizons) {train_seconds:.1f}s",
+          flush=True)  # fmt: skip
+    return frame, scoring_frame, results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shapes", nargs="+", default=list(SHAPES), help="shop shapes to judge")
+    parser.add_argument("--customers", type=int, default=4_000)
+    parser.add_argument("--days", type=int, default=730)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data-dir", type=Path, default=Path("data/bench"))
+    parser.add_argument("--warehouse", type=Path, help="an already built warehouse (one shape)")
+    parser.add_argument(
+        "--reuse-warehouses", action="store_true", help="use a shape's warehouse built before"
+    )
+    parser.add_argument("--cltv-horizons", type=int, nargs="+", default=[365, 90])
+    parser.add_argument("--train-customers", type=int, default=100_000)
+    parser.add_argument("--scoring-rows", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+    # pymc/pytensor and scipy talk (BLAS, deprecations, constant inputs): keep the table legible.
+    warnings.filterwarnings("ignore")
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    judged = {}
+    for shape in args.shapes:
+        spec = StoreSpec(seed=args.seed, customers=args.customers, days=args.days, shape=shape)
+        judged[shape] = judge_shape(spec, args)
+    # Speed, on the first shape's data tiled to the sizes asked for.
+    frame, scoring_frame, results = judged[args.shapes[0]]
     if args.train_customers:
         timing = time_training(frame, args.train_customers, 52, RunConfig())
         print(f"training run, {timing.customers} customers × {timing.snapshots} weekly "

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.lib.modeling.baselines import run_rate
+from pipeline.lib.modeling.categories import load_shop_categories
 from pipeline.lib.modeling.datasets import LABEL_COLUMNS, prepare, subset
 from pipeline.lib.modeling.estimators import tasks, typical_gap
 from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics
@@ -48,7 +49,7 @@ def outcomes_frame(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
     ).df()
     if frame.empty:
         raise ValueError(f"no scored customers as of {as_of}")
-    return prepare(frame)
+    return prepare(frame, load_shop_categories(con))
 
 
 def _judge(task, rows: pd.DataFrame, reference: pd.DataFrame) -> tuple[dict, pd.DataFrame]:

@@ -5,7 +5,8 @@ Tasks (grain of training rows: one per customer × weekly snapshot, in the task'
 - churn: P(no order within the churn horizon), customers with ≥ 1 order before the snapshot;
 - cltv: expected net revenue within the CLTV horizon (tweedie objective: many exact zeros and a
   long right tail), with p10/p90 from two quantile models;
-- category: the category of the next order (multiclass), customers who ordered again.
+- category: the category of the next order (multiclass over the shop's top categories and
+  `other`, see `categories`), customers who ordered again.
 Early stopping watches several validation snapshots; classifiers are calibrated on them (Platt
 or isotonic) when fitting on some validation snapshots and judging on a held-out one says it
 lowers log loss. Regularisation is deliberately strong (small learning rate, large leaves, L2):
@@ -27,7 +28,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
-from pipeline.lib.modeling.datasets import CATEGORIES
+from pipeline.lib.modeling.categories import aligned, frame_categories, levels
 from pipeline.lib.modeling.model_inputs import MODEL_FEATURES, model_inputs
 
 
@@ -92,7 +93,7 @@ def tasks(purchase_horizon: int, churn_horizon: int, cltv_horizon: int) -> list[
         Task("cltv", "amount", cltv_horizon, f"revenue_next_{cltv_horizon}d",
              everyone, lambda f: f[f"revenue_next_{cltv_horizon}d"].clip(lower=0).to_numpy()),
         Task("category", "multiclass", purchase_horizon, "next_order_category",
-             everyone, lambda f: f["next_order_category"].map(CATEGORIES.index).to_numpy()),
+             everyone, lambda f: f["next_order_category"].cat.codes.to_numpy()),
     ]  # fmt: skip
 
 
@@ -162,12 +163,16 @@ class TrainedModel:
     calibrator: Calibrator = field(default_factory=lambda: Calibrator("none"))
     calibration_losses: dict = field(default_factory=dict)
     features: list[str] = field(default_factory=lambda: list(MODEL_FEATURES))
-    classes: tuple[str, ...] = ()
-    """The categories a multiclass model's probability columns stand for, in order."""
+    categories: tuple[str, ...] = ()  # the shop's ranked categories it was trained with
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """What a multiclass model's probability columns stand for, in order."""
+        return levels(self.categories)
 
     def inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The model's input matrix for `frame`'s rows."""
-        return model_inputs(frame)
+        """The model inputs of `frame`, its category slots meaning what they meant in training."""
+        return model_inputs(aligned(frame, self.categories))
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability (binary), expected amount (amount) or class probabilities (multiclass)."""
@@ -195,15 +200,14 @@ def fit_model(
     task: Task, train: pd.DataFrame, valid: pd.DataFrame, params: ModelParams
 ) -> TrainedModel:
     """LightGBM with early stopping on the validation snapshot, then calibration/quantiles."""
+    categories = frame_categories(train)
     objective, extra = {
         "binary": ("binary", {}),
         "amount": ("tweedie", {"tweedie_variance_power": 1.3}),
-        "multiclass": ("multiclass", {"num_class": len(CATEGORIES)}),
+        "multiclass": ("multiclass", {"num_class": len(levels(categories))}),
     }[task.kind]
     booster = _boost(params.lgb_params(objective, **extra), task, train, valid, params)
-    model = TrainedModel(task.name, task.kind, task.horizon, booster)
-    if task.kind == "multiclass":
-        model.classes = CATEGORIES
+    model = TrainedModel(task.name, task.kind, task.horizon, booster, categories=categories)
     if task.kind == "binary":
         y_valid = task.target(valid)
         raw = booster.predict(model_inputs(valid))

@@ -15,6 +15,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from pipeline.lib.modeling.categories import slot_names
+
 _n = lambda v: f"{v:.0f}"  # noqa: E731
 _money = lambda v: f"{v:,.0f}"  # noqa: E731
 _pct = lambda v: f"{v * 100:.0f}%"  # noqa: E731
@@ -75,16 +77,19 @@ _NULL_PHRASES = {
 }
 
 
-def phrase(feature: str, value) -> str:
-    """One marketer-readable reason from a feature and the customer's value of it."""
+def phrase(feature: str, value, category: str | None = None) -> str:
+    """One marketer-readable reason from a feature and the customer's value of it; `category`
+    names the shop category a category slot feature holds."""
     if feature == "has_ordered":
         return "has ordered before" if value else "has not ordered yet"
+    if feature.startswith("category_share_") and category is not None:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return "has bought no items yet"
+        return f"{_pct(float(value))} of items bought were {category}"
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return _NULL_PHRASES.get(feature, f"no {feature.replace('_', ' ')} yet")
-    if feature.startswith("share_"):
-        return f"{_pct(float(value))} of items bought were {feature.removeprefix('share_')}"
     if feature == "top_category":
-        return f"mostly buys {value}"
+        return "mostly buys from other categories" if value == "other" else f"mostly buys {value}"
     if feature == "email_consent":
         return f"email consent: {str(value).replace('_', ' ')}"
     template, fmt = PHRASES.get(feature, (feature.replace("_", " ") + ": {}", str))
@@ -96,7 +101,7 @@ def phrase(feature: str, value) -> str:
 _DECIMALS = {_n: 0, _money: 0, _pct: 2}
 
 
-def phrase_column(feature: str, values: pd.Series) -> np.ndarray:
+def phrase_column(feature: str, values: pd.Series, category: str | None = None) -> np.ndarray:
     """`phrase` for every value of one feature, phrasing each distinct displayed value once."""
     if feature in PHRASES and values.dtype.kind in "fiub":
         fmt = PHRASES[feature][1]
@@ -105,8 +110,8 @@ def phrase_column(feature: str, values: pd.Series) -> np.ndarray:
         return np.array([phrase(feature, v) for v in distinct], dtype=object)[inverse]
     as_objects = values.astype(object).where(values.notna(), None)
     distinct = pd.unique(as_objects)
-    phrased = {v: phrase(feature, v) for v in distinct if v is not None}
-    null = phrase(feature, None)
+    phrased = {v: phrase(feature, v, category) for v in distinct if v is not None}
+    null = phrase(feature, None, category)
     return np.array([phrased[v] if v is not None else null for v in as_objects], dtype=object)
 
 
@@ -137,9 +142,11 @@ def top_reasons(
     picks = np.take_along_axis(picks, ranked, axis=1)
     keep = np.take_along_axis(pushes, ranked, axis=1) > 0
     texts = np.empty((rows, k), dtype=object)
+    slot_categories = slot_names(inputs)
     for f in np.unique(picks[keep]):
         at_rows, at_ranks = np.nonzero((picks == f) & keep)
         column = inputs[features[f]].iloc[at_rows]
-        texts[at_rows, at_ranks] = phrase_column(features[f], column)
+        category = slot_categories.get(features[f])
+        texts[at_rows, at_ranks] = phrase_column(features[f], column, category)
     counts = keep.sum(axis=1)
     return [row[:count] for row, count in zip(texts.tolist(), counts.tolist(), strict=True)]

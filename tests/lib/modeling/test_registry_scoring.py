@@ -26,13 +26,17 @@ def _row(version: str, promote: bool) -> dict:
 
 
 def test_challenger_must_beat_baselines_and_not_trail_the_champion():
-    baselines = {"rf_logistic": {"log_loss": 0.50}}
-    assert decide("churn", {"log_loss": 0.45}, baselines, None, 0.02).promote
-    lost = decide("churn", {"log_loss": 0.55}, baselines, None, 0.02)
+    baselines = {"rf_logistic": {"log_loss": 0.50, "roc_auc": 0.70}}
+    assert decide("churn", {"log_loss": 0.45, "roc_auc": 0.71}, baselines, None, 0.02).promote
+    lost = decide("churn", {"log_loss": 0.55, "roc_auc": 0.71}, baselines, None, 0.02)
     assert not lost.promote and "rf_logistic" in lost.reason
-    worse = decide("churn", {"log_loss": 0.45}, baselines, {"log_loss": 0.40}, 0.02)
+    ranks_worse = decide("churn", {"log_loss": 0.45, "roc_auc": 0.69}, baselines, None, 0.02)
+    assert not ranks_worse.promote and "roc_auc" in ranks_worse.reason
+    challenger = {"log_loss": 0.45, "roc_auc": 0.75}
+    worse = decide("churn", challenger, baselines, {"log_loss": 0.40}, 0.02)
     assert not worse.promote and "champion" in worse.reason
-    assert decide("churn", {"log_loss": 0.405}, baselines, {"log_loss": 0.40}, 0.02).promote
+    close = {"log_loss": 0.405, "roc_auc": 0.75}
+    assert decide("churn", close, baselines, {"log_loss": 0.40}, 0.02).promote
     assert not decide("cltv", {"normalised_gini": 0.3}, {"btyd": {"normalised_gini": 0.4}},
                       None, 0.02).promote  # fmt: skip
 
