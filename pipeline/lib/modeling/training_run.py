@@ -46,6 +46,8 @@ class RunConfig:
     params: ModelParams = field(default_factory=ModelParams)
     max_train_snapshots: int = 26
     max_train_rows: int = 400_000
+    # Early stopping and calibration need a steady estimate, not every validation row.
+    max_validation_rows: int = 200_000
     min_class_examples: int = 100
     fit_btyd: bool = True
 
@@ -116,7 +118,11 @@ def train_task(frame: pd.DataFrame, task: Task, config: RunConfig) -> TaskResult
         config.max_train_rows,
         config.params.seed,
     )
-    valid = subset(frame, split.validation, task.label, population)
+    valid = _sample(
+        subset(frame, split.validation, task.label, population),
+        config.max_validation_rows,
+        config.params.seed,
+    )
     test = subset(frame, split.tests, task.label, population)
     y_train = task.target(train)
     if task.kind == "amount":
