@@ -21,6 +21,8 @@ class ScoringConfig(dg.Config):
     purchase_medium: float = TierThresholds.purchase_medium
     cltv_high_quantile: float = TierThresholds.cltv_high_quantile
     cltv_medium_quantile: float = TierThresholds.cltv_medium_quantile
+    next_order_max_churn: float = TierThresholds.next_order_max_churn
+    """An expected next order date only where the churn probability is below this."""
 
 
 @dg.asset(
@@ -41,6 +43,7 @@ def customer_scores(config: ScoringConfig, warehouse: WarehouseResource) -> dg.M
         purchase_high=config.purchase_high, purchase_medium=config.purchase_medium,
         cltv_high_quantile=config.cltv_high_quantile,
         cltv_medium_quantile=config.cltv_medium_quantile,
+        next_order_max_churn=config.next_order_max_churn,
     )  # fmt: skip
     as_of = date.fromisoformat(config.as_of_date) if config.as_of_date else None
     with warehouse.connect() as con:

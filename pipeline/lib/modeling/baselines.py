@@ -80,11 +80,18 @@ class Btyd:
     """Horizon (days) → share of prospects who placed a first order within it (training)."""
 
     @classmethod
-    def fit(cls, frame: pd.DataFrame, prospect_rates: dict[int, float]) -> Btyd:
+    def fit(
+        cls, frame: pd.DataFrame, prospect_rates: dict[int, float], max_customers: int = 20_000
+    ) -> Btyd:
+        """MAP fit on the snapshot's buyers, at most `max_customers` of them (a fixed sample):
+        the models have four population parameters each, which a sample pins down as well as
+        everyone, and the fit's cost grows with the customers it sees."""
         # Imported here: pymc-marketing takes seconds to import, and only BTYD needs it.
         from pymc_marketing.clv import BetaGeoModel, GammaGammaModel
 
         data = btyd_inputs(frame)
+        if len(data) > max_customers:
+            data = data.sample(max_customers, random_state=0)
         if len(data) < 2 or (data["frequency"] > 0).sum() < 2:
             raise ValueError("BG/NBD needs at least two customers with repeat orders")
         bgnbd = BetaGeoModel()

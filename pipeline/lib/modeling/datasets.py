@@ -5,10 +5,10 @@ snapshots only (dbt var `feature_snapshot_isodow`), so the daily rows of the las
 not outweigh history.
 
 The split is a rolling origin, never random across time. For a label with horizon h:
-- test is the latest snapshot D_test whose window [D_test, D_test + h) is fully observed;
-- validation is the latest snapshot whose whole label window ends by D_test;
+- test is the latest few snapshots whose window [D, D + h) is fully observed;
+- validation is the latest few snapshots whose whole label window ends by the first test one;
 - training is the snapshots before validation (at most `max_train_snapshots` of them).
-So every training and validation label was known before the test window began.
+So every training and validation label was known before the first test window began.
 """
 
 from __future__ import annotations
@@ -123,8 +123,13 @@ class TimeSplit:
 
     horizon: int
     train: tuple[pd.Timestamp, ...]
-    validation: pd.Timestamp
-    test: pd.Timestamp
+    validation: tuple[pd.Timestamp, ...]
+    tests: tuple[pd.Timestamp, ...]
+
+    @property
+    def test(self) -> pd.Timestamp:
+        """The latest test snapshot."""
+        return self.tests[-1]
 
     @property
     def window(self) -> tuple[date, date]:
@@ -134,20 +139,35 @@ class TimeSplit:
 
 
 def time_split(
-    snapshots: pd.Series, horizon: int, *, max_train_snapshots: int = 26
+    snapshots: pd.Series,
+    horizon: int,
+    *,
+    max_train_snapshots: int = 26,
+    test_snapshots: int = 4,
+    validation_snapshots: int = 4,
 ) -> TimeSplit | None:
-    """The split for a label observed at `snapshots`; None when history is too short for one."""
+    """The split for a label observed at `snapshots`; None when history is too short for one.
+
+    Tests are the latest `test_snapshots` labelled snapshots (judging on several evens out one
+    week's dynamics); validation the latest `validation_snapshots` whose label window ends by
+    the first test snapshot; training the snapshots before validation. So a horizon h needs
+    labelled snapshots spanning h days plus at least two weeks, i.e. about 2h + 2 weeks of
+    history (365 days: a little over two years); with little history fewer snapshots are used.
+    """
     dates = sorted(pd.to_datetime(pd.Series(snapshots).dropna().unique()))
     if not dates:
         return None
-    test = dates[-1]
     step = pd.Timedelta(days=horizon)
-    before_test = [d for d in dates if d + step <= test]
-    if len(before_test) < 2:
+    for n_tests in range(min(test_snapshots, len(dates)), 0, -1):
+        tests = dates[-n_tests:]
+        before_test = [d for d in dates if d + step <= tests[0]]
+        if len(before_test) >= 2:
+            break
+    else:
         return None
-    validation = before_test[-1]
-    train = [d for d in dates if d < validation][-max_train_snapshots:]
-    return TimeSplit(horizon, tuple(train), validation, test)
+    validation = before_test[-min(validation_snapshots, len(before_test) - 1) :]
+    train = [d for d in dates if d < validation[0]][-max_train_snapshots:]
+    return TimeSplit(horizon, tuple(train), tuple(validation), tuple(tests))
 
 
 def labelled_snapshots(frame: pd.DataFrame, label: str) -> pd.Series:

@@ -7,9 +7,13 @@ Tasks (grain of training rows: one per customer × weekly snapshot, in the task'
   long right tail), with p10/p90 from two quantile models;
 - category: the category of the next order (multiclass over the shop's top categories and
   `other`, see `categories`), customers who ordered again.
-Classifiers are calibrated on the validation snapshot (Platt or isotonic) when two-fold cross
--fitting on that snapshot says it lowers log loss. The expected next order date is not learnt:
-it comes from each customer's own gap history (`expected_days_to_next_order`).
+Early stopping watches several validation snapshots; classifiers are calibrated on them (Platt
+or isotonic) when fitting on some validation snapshots and judging on a held-out one says it
+lowers log loss. Regularisation is deliberately strong (small learning rate, large leaves, L2):
+a shop's dynamics drift between training and scoring weeks, and a model that memorises one
+stretch of history loses to recency/frequency baselines on the next. The expected next order
+date is not learnt: it comes from each customer's own gap history
+(`expected_days_to_next_order`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
 from pipeline.lib.modeling.categories import aligned, frame_categories, levels
-from pipeline.lib.modeling.datasets import FEATURES, feature_matrix
+from pipeline.lib.modeling.model_inputs import MODEL_FEATURES, model_inputs
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,11 @@ class ModelParams:
 
     num_leaves: int = 15
     max_depth: int = 4
-    learning_rate: float = 0.1
-    n_estimators: int = 400
-    min_child_samples: int = 50
-    early_stopping_rounds: int = 30
+    learning_rate: float = 0.05
+    n_estimators: int = 600
+    min_child_samples: int = 200
+    lambda_l2: float = 10.0
+    early_stopping_rounds: int = 40
     seed: int = 7
 
     def lgb_params(self, objective: str, **extra) -> dict:
@@ -53,7 +58,8 @@ class ModelParams:
             "max_depth": self.max_depth,
             "learning_rate": self.learning_rate,
             "min_child_samples": self.min_child_samples,
-            "feature_fraction": 0.9,
+            "lambda_l2": self.lambda_l2,
+            "feature_fraction": 0.8,
             "bagging_fraction": 0.9,
             "bagging_freq": 1,
             "seed": self.seed,
@@ -120,14 +126,21 @@ def _fit_calibrator(method: str, p: np.ndarray, y: np.ndarray) -> Calibrator:
     return Calibrator("none")
 
 
-def choose_calibrator(p: np.ndarray, y: np.ndarray, seed: int) -> tuple[Calibrator, dict]:
-    """The calibration with the lowest two-fold cross-fitted log loss on the validation rows
-    (fitting and judging on the same rows would always favour isotonic)."""
-    folds = np.random.default_rng(seed).integers(0, 2, len(y))
+def choose_calibrator(
+    p: np.ndarray, y: np.ndarray, seed: int, snapshots: np.ndarray | None = None
+) -> tuple[Calibrator, dict]:
+    """The calibration with the lowest cross-fitted log loss on the validation rows: fitted on
+    the other validation snapshots and judged on each held-out one (calibration must carry to
+    a later week), or two random folds when there is one snapshot. Fitting and judging on the
+    same rows would always favour isotonic."""
+    if snapshots is not None and len(np.unique(snapshots)) >= 2:
+        folds = np.unique(snapshots, return_inverse=True)[1]
+    else:
+        folds = np.random.default_rng(seed).integers(0, 2, len(y))
     losses = {}
     for method in ("none", "platt", "isotonic"):
         calibrated = np.empty(len(y))
-        for k in (0, 1):
+        for k in np.unique(folds):
             fit_rows, out_rows = folds != k, folds == k
             if len(np.unique(y[fit_rows])) < 2:
                 calibrated[out_rows] = p[out_rows]
@@ -149,7 +162,7 @@ class TrainedModel:
     quantiles: dict[str, lgb.Booster] = field(default_factory=dict)
     calibrator: Calibrator = field(default_factory=lambda: Calibrator("none"))
     calibration_losses: dict = field(default_factory=dict)
-    features: list[str] = field(default_factory=lambda: list(FEATURES))
+    features: list[str] = field(default_factory=lambda: list(MODEL_FEATURES))
     categories: tuple[str, ...] = ()  # the shop's ranked categories it was trained with
 
     @property
@@ -157,25 +170,26 @@ class TrainedModel:
         """What a multiclass model's probability columns stand for, in order."""
         return levels(self.categories)
 
-    def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The model inputs of `frame`, its category slots meaning what they meant in training."""
-        return feature_matrix(aligned(frame, self.categories))
+        return model_inputs(aligned(frame, self.categories))
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability (binary), expected amount (amount) or class probabilities (multiclass)."""
-        raw = self.booster.predict(self.matrix(frame))
+        raw = self.booster.predict(self.inputs(frame))
         return self.calibrator(raw) if self.kind == "binary" else raw
 
     def predict_interval(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """p10 and p90 of the amount (ordered, never negative)."""
-        x = self.matrix(frame)
+        x = self.inputs(frame)
         low = np.maximum(self.quantiles["p10"].predict(x), 0)
         high = np.maximum(self.quantiles["p90"].predict(x), 0)
         return np.minimum(low, high), np.maximum(low, high)
 
-    def contributions(self, frame: pd.DataFrame) -> np.ndarray:
-        """Per-feature contributions (raw score space), features × rows, bias column dropped."""
-        return self.booster.predict(self.matrix(frame), pred_contrib=True)[:, :-1]
+    def contributions(self, inputs: pd.DataFrame) -> np.ndarray:
+        """Per-feature contributions (raw score space) for an `inputs` matrix, rows × features,
+        bias column dropped."""
+        return self.booster.predict(inputs, pred_contrib=True)[:, :-1]
 
     def importance(self) -> pd.Series:
         gain = self.booster.feature_importance(importance_type="gain")
@@ -196,8 +210,10 @@ def fit_model(
     model = TrainedModel(task.name, task.kind, task.horizon, booster, categories=categories)
     if task.kind == "binary":
         y_valid = task.target(valid)
-        raw = booster.predict(feature_matrix(valid))
-        model.calibrator, model.calibration_losses = choose_calibrator(raw, y_valid, params.seed)
+        raw = booster.predict(model_inputs(valid))
+        model.calibrator, model.calibration_losses = choose_calibrator(
+            raw, y_valid, params.seed, valid["as_of_date"].to_numpy()
+        )
     if task.kind == "amount":
         for name, alpha in (("p10", 0.1), ("p90", 0.9)):
             quantile = params.lgb_params("quantile", alpha=alpha)
@@ -208,8 +224,8 @@ def fit_model(
 def _boost(
     lgb_params: dict, task: Task, train: pd.DataFrame, valid: pd.DataFrame, params: ModelParams
 ) -> lgb.Booster:
-    train_set = lgb.Dataset(feature_matrix(train), task.target(train), free_raw_data=True)
-    valid_set = lgb.Dataset(feature_matrix(valid), task.target(valid), reference=train_set)
+    train_set = lgb.Dataset(model_inputs(train), task.target(train), free_raw_data=True)
+    valid_set = lgb.Dataset(model_inputs(valid), task.target(valid), reference=train_set)
     return lgb.train(
         lgb_params,
         train_set,

@@ -28,6 +28,11 @@ PRIMARY_METRIC = {
 }
 
 
+# What a challenger must also be at least as good as every baseline on, beyond the primary
+# metric: a classifier with the lower log loss but the worse ranking would target worse.
+GUARD_METRICS = {"purchase": [("roc_auc", True)], "churn": [("roc_auc", True)]}
+
+
 def classification_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     y = np.asarray(y, dtype=int)
     p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)

@@ -1,9 +1,11 @@
-"""Per-customer reasons: the three features that pushed a score up the most, in words.
+"""Per-customer reasons: the three features that most explain the tier a score is in, in words.
 
 LightGBM's own per-feature contributions (`pred_contrib=True`, SHAP values in raw score space)
-rank the features for each customer; only features that push the score *up* become reasons
-(a churn reason explains risk, a purchase reason explains intent). Each reason is phrased from
-the customer's own value of the feature, e.g. "no order in 2.3× their usual gap".
+rank the features for each customer. A high score is explained by what lifts it, a low one by
+what holds it down (a 1% purchase score reads "last order 400 days ago", not the email click
+that nudged it up a little). Each reason is phrased from the customer's own value of the
+feature, e.g. "no order in 2.3× their usual gap"; phrasing is vectorised (one phrase per
+distinct shown value), so a million customers are explained in seconds.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ PHRASES: dict[str, tuple[str, Callable[[float], str]]] = {
     "abandoned_checkouts_7d": ("abandoned {} checkouts in the last 7 days", _n),
     "abandoned_checkouts_30d": ("abandoned {} checkouts in the last 30 days", _n),
     "preferred_open_hour": ("usually opens emails around {}:00", _n),
+    "orders_per_year": ("orders about {} times a year", lambda v: f"{v:.1f}"),
+    "quiet_share_of_tenure": ("quiet for {} of their time as a customer", _pct),
+    "recent_pace_vs_year": ("ordering at {}× their usual pace lately", lambda v: f"{v:.1f}"),
 }
 _NULL_PHRASES = {
     "days_since_last_order": "has never ordered",
@@ -66,6 +71,9 @@ _NULL_PHRASES = {
     "mean_gap_days": "has ordered only once",
     "recency_gap_ratio": "no repeat-order rhythm yet",
     "avg_order_value": "has never ordered",
+    "orders_per_year": "has never ordered",
+    "quiet_share_of_tenure": "has never ordered",
+    "recent_pace_vs_year": "no order in the last year",
 }
 
 
@@ -88,19 +96,57 @@ def phrase(feature: str, value, category: str | None = None) -> str:
     return template.format(fmt(float(value)))
 
 
+# Display precision of each formatter: values are rounded to it before phrasing, so a column of a
+# million customers is phrased once per distinct shown value, not once per row.
+_DECIMALS = {_n: 0, _money: 0, _pct: 2}
+
+
+def phrase_column(feature: str, values: pd.Series, category: str | None = None) -> np.ndarray:
+    """`phrase` for every value of one feature, phrasing each distinct displayed value once."""
+    if feature in PHRASES and values.dtype.kind in "fiub":
+        fmt = PHRASES[feature][1]
+        numbers = np.round(values.to_numpy(dtype="float64"), _DECIMALS.get(fmt, 1))
+        distinct, inverse = np.unique(numbers, return_inverse=True)  # NaN sorts last, once
+        return np.array([phrase(feature, v) for v in distinct], dtype=object)[inverse]
+    as_objects = values.astype(object).where(values.notna(), None)
+    distinct = pd.unique(as_objects)
+    phrased = {v: phrase(feature, v, category) for v in distinct if v is not None}
+    null = phrase(feature, None, category)
+    return np.array([phrased[v] if v is not None else null for v in as_objects], dtype=object)
+
+
 def top_reasons(
-    contributions: np.ndarray, frame: pd.DataFrame, features: list[str], k: int = 3
+    contributions: np.ndarray,
+    inputs: pd.DataFrame,
+    features: list[str],
+    direction: np.ndarray | None = None,
+    k: int = 3,
 ) -> list[list[str]]:
-    """Up to `k` reasons per row, strongest first, from features with a positive push."""
-    order = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
-    strength = np.take_along_axis(contributions, order, axis=1)
-    values = frame[features].astype(object).to_numpy()
-    names = slot_names(frame)
-    categories = [names.get(feature) for feature in features]
-    reasons = []
-    for row, (picks, pushes) in enumerate(zip(order, strength, strict=True)):
-        reasons.append(
-            [phrase(features[f], values[row, f], categories[f])
-             for f, push in zip(picks, pushes, strict=True) if push > 0]
-        )  # fmt: skip
-    return reasons
+    """Up to `k` reasons per row, strongest first, that explain where the row's score sits.
+
+    `direction` is +1 for a row whose score is high (its reasons are the features that lift it)
+    and -1 for a row whose score is low (the features that hold it down); default +1. Only
+    features pushing the row's own way become reasons. Vectorised: no Python per row besides
+    building the result lists.
+    """
+    rows = len(contributions)
+    if direction is None:
+        direction = np.ones(rows)
+    signed = contributions * np.asarray(direction, dtype=float)[:, None]
+    k = min(k, signed.shape[1])
+    picks = np.argpartition(-signed, k - 1, axis=1)[:, :k] if k < signed.shape[1] else (
+        np.tile(np.arange(k), (rows, 1))
+    )  # fmt: skip
+    pushes = np.take_along_axis(signed, picks, axis=1)
+    ranked = np.argsort(-pushes, axis=1, kind="stable")
+    picks = np.take_along_axis(picks, ranked, axis=1)
+    keep = np.take_along_axis(pushes, ranked, axis=1) > 0
+    texts = np.empty((rows, k), dtype=object)
+    slot_categories = slot_names(inputs)
+    for f in np.unique(picks[keep]):
+        at_rows, at_ranks = np.nonzero((picks == f) & keep)
+        column = inputs[features[f]].iloc[at_rows]
+        category = slot_categories.get(features[f])
+        texts[at_rows, at_ranks] = phrase_column(features[f], column, category)
+    counts = keep.sum(axis=1)
+    return [row[:count] for row, count in zip(texts.tolist(), counts.tolist(), strict=True)]

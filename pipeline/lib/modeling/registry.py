@@ -6,7 +6,8 @@ more. Artefacts (pickled models, report, plots) live under `<artefacts>/models/<
 outside git. The champion of a task is its one row with `is_champion`; scoring uses it.
 
 Champion/challenger: a challenger is promoted only if it beats every baseline fitted in its run
-on the task's primary metric and is not more than `tolerance` (relative) worse than the current
+on the task's primary metric (and is at least as good on its guard metrics, e.g. ROC-AUC for the
+classifiers) and is not more than `tolerance` (relative) worse than the current
 champion *re-scored on the challenger's test snapshot* (metrics from different windows do not
 compare). Otherwise the champion stays and `decision` says why.
 """
@@ -23,7 +24,12 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipeline.lib.modeling.evaluate import PRIMARY_METRIC, beats, not_materially_worse
+from pipeline.lib.modeling.evaluate import (
+    GUARD_METRICS,
+    PRIMARY_METRIC,
+    beats,
+    not_materially_worse,
+)
 
 MODEL_RUNS = "ml.model_runs"
 
@@ -72,6 +78,12 @@ def decide(
                 f"{metric} {metrics[metric]:.4f} does not beat the {name} baseline "
                 f"({baseline[metric]:.4f})",
             )
+        for guard, larger_is_better in GUARD_METRICS.get(task, []):
+            new, old = metrics[guard], baseline[guard]
+            if (new < old) if larger_is_better else (new > old):
+                return Decision(
+                    False, f"{guard} {new:.4f} is worse than the {name} baseline's ({old:.4f})"
+                )
     if champion_metrics is None:
         return Decision(True, f"first model; beats every baseline on {metric}")
     if not not_materially_worse(task, metrics, champion_metrics, tolerance):

@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from pipeline.lib.modeling.baselines import Btyd
-from pipeline.lib.modeling.categories import aligned
 from pipeline.lib.modeling.estimators import TrainedModel, expected_days_to_next_order
 from pipeline.lib.modeling.explain import top_reasons
 from pipeline.lib.shared_values import (
@@ -44,6 +43,8 @@ class TierThresholds:
     purchase_medium: float = PURCHASE_MEDIUM_MIN_PROBABILITY
     cltv_high_quantile: float = 0.8
     cltv_medium_quantile: float = 0.5
+    # A next order date only for people more likely than not to order within the churn horizon.
+    next_order_max_churn: float = 0.5
 
 
 def tier(values: pd.Series, high: float, medium: float) -> pd.Series:
@@ -73,6 +74,15 @@ def rules(frame: pd.DataFrame, horizons: dict[str, int], prior_gap: float, prosp
     )
 
 
+def _reason_direction(tiers: pd.Series, contributions: np.ndarray) -> np.ndarray:
+    """+1 where the reasons should say what lifts the score, -1 where what holds it down: by the
+    tier (high lifts, low holds down); a medium row follows the side of the model's average its
+    score sits on (the sign of its summed contributions)."""
+    above_average = np.where(contributions.sum(axis=1) >= 0, 1.0, -1.0)
+    tiers = tiers.to_numpy(dtype=object)
+    return np.where(tiers == "high", 1.0, np.where(tiers == "low", -1.0, above_average))
+
+
 def score(
     frame: pd.DataFrame,
     models: dict[str, TrainedModel | None],
@@ -89,27 +99,22 @@ def score(
     out["as_of_date"] = frame["as_of_date"].dt.date
     buyers = frame["has_ordered"]
     ruled = rules(frame, horizons, prior_gap, prospect_rates)
-    sources = []
+    sources = {}
     for task, column in (("churn", "churn_probability"), ("purchase", "purchase_probability"),
                          ("cltv", "cltv_predicted")):  # fmt: skip
         model = models.get(task)
         if model is not None:
             out[column] = model.predict(frame)
-            own = aligned(frame, model.categories)
-            reasons = top_reasons(model.contributions(own), own, model.features)
-            out[f"{task}_reasons"] = pd.Series(reasons, index=frame.index)
-            sources.append("lightgbm")
+            sources[task] = "lightgbm"
         elif btyd is not None:
             predicted = btyd.predict(frame, horizons[task])
             out[column] = predicted[
                 {"churn": "p_no_order", "purchase": "p_order", "cltv": "expected_revenue"}[task]
             ]
-            sources.append("btyd")
+            sources[task] = "btyd"
         else:
             out[column] = ruled[task]
-            sources.append("rules")
-        if f"{task}_reasons" not in out:
-            out[f"{task}_reasons"] = pd.Series([[] for _ in range(len(frame))], index=frame.index)
+            sources[task] = "rules"
     out["churn_probability"] = out["churn_probability"].where(buyers)
     cltv_model = models.get("cltv")
     if cltv_model is not None:
@@ -117,7 +122,6 @@ def score(
     else:
         # Without quantile models the range is unknown, not zero-width: leave it null.
         out["cltv_p10"] = out["cltv_p90"] = np.nan
-    out["churn_reasons"] = out["churn_reasons"].where(buyers, pd.Series([[]] * len(out)))
     out["churn_tier"] = tier(out["churn_probability"], thresholds.churn_high,
                              thresholds.churn_medium)  # fmt: skip
     out["purchase_tier"] = tier(out["purchase_probability"], thresholds.purchase_high,
@@ -125,21 +129,43 @@ def score(
     cltv = out["cltv_predicted"]
     out["cltv_tier"] = tier(cltv, cltv.quantile(thresholds.cltv_high_quantile),
                             cltv.quantile(thresholds.cltv_medium_quantile))  # fmt: skip
+    no_reasons = pd.Series([[] for _ in range(len(frame))], index=frame.index, dtype=object)
+    for task in ("churn", "purchase", "cltv"):
+        out[f"{task}_reasons"] = no_reasons
+        model = models.get(task)
+        if model is None:
+            continue
+        # Churn says nothing about people who never ordered: explain buyers only.
+        rows = buyers.to_numpy() if task == "churn" else np.ones(len(frame), dtype=bool)
+        inputs = model.inputs(frame.loc[rows])
+        contributions = model.contributions(inputs)
+        direction = _reason_direction(out.loc[rows, f"{task}_tier"], contributions)
+        reasons = top_reasons(contributions, inputs, model.features, direction)
+        out.loc[rows, f"{task}_reasons"] = pd.Series(reasons, index=inputs.index, dtype=object)
     category_model = models.get("category")
     if category_model is not None:
         best = category_model.predict(frame).argmax(axis=1)
         out["next_best_category"] = np.array(category_model.classes, dtype=object)[best]
     else:
         out["next_best_category"] = frame["top_category"].astype(object)
-    days = expected_days_to_next_order(frame, prior_gap)
-    out["expected_next_order_date"] = (
-        frame["as_of_date"] + pd.to_timedelta(days, unit="D")
-    ).dt.date
-    out.loc[days.isna(), "expected_next_order_date"] = None
+    out["expected_next_order_date"] = expected_next_order_date(
+        frame, out["churn_probability"], prior_gap, thresholds.next_order_max_churn
+    )
     out["model_version"] = model_version
-    out["score_source"] = min(sources, key=SOURCE_RANK.get)
+    out["score_source"] = min(sources.values(), key=SOURCE_RANK.get)
     out["scored_at"] = datetime.now().replace(microsecond=0)
     return out.reset_index(drop=True)
+
+
+def expected_next_order_date(
+    frame: pd.DataFrame, churn: pd.Series, prior_gap: float, max_churn: float
+) -> pd.Series:
+    """The day the customer's own rhythm puts their next order on, given only where they are
+    likely still active (churn probability below `max_churn`): a date for someone who has
+    probably left would put them in replenishment campaigns they will not answer."""
+    days = expected_days_to_next_order(frame, prior_gap).where(churn < max_churn)
+    dates = (frame["as_of_date"] + pd.to_timedelta(days, unit="D")).dt.date
+    return dates.astype(object).where(days.notna(), None)
 
 
 def write_scores(con: duckdb.DuckDBPyConnection, scores: pd.DataFrame, as_of: date) -> int:

@@ -20,7 +20,6 @@ import pandas as pd
 
 from pipeline.lib.modeling.baselines import Btyd
 from pipeline.lib.modeling.datasets import (
-    FEATURES,
     censor_labels,
     load_scoring_frame,
     load_training_frame,
@@ -28,6 +27,7 @@ from pipeline.lib.modeling.datasets import (
 )
 from pipeline.lib.modeling.estimators import typical_gap
 from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics, psi
+from pipeline.lib.modeling.model_inputs import MODEL_FEATURES
 from pipeline.lib.modeling.registry import (
     champion,
     decide,
@@ -71,7 +71,7 @@ def _champion_metrics(con, result: TaskResult, frame: pd.DataFrame) -> dict | No
         return None
     model = load_model(current["artefact_path"])
     task = result.task
-    test = subset(frame, result.split.test, task.label, task.population(frame))
+    test = subset(frame, result.split.tests, task.label, task.population(frame))
     predicted = model.predict(test)
     if task.kind == "binary":
         return classification_metrics(task.target(test), predicted)
@@ -108,7 +108,7 @@ def train_and_register(
             "model_version": version, "task": name, "trained_at": began, "as_of_date": as_of,
             "horizon_days": result.task.horizon, "train_rows": result.train_rows,
             "params": shared, "metrics": result.metrics,
-            "baseline_metrics": result.baseline_metrics, "features": FEATURES,
+            "baseline_metrics": result.baseline_metrics, "features": MODEL_FEATURES,
             "data_start": None, "data_end": None, "artefact_path": None,
         }  # fmt: skip
         if result.model is None:

@@ -1,5 +1,5 @@
 """One training run: for each task, split by time, fit LightGBM and its baselines on the same
-rows, and measure all of them on the held-out test snapshot.
+rows, and measure all of them on the held-out test snapshots.
 
 A task falls back to BTYD/rules for scoring (no LightGBM model) when its history is shorter than
 the horizon plus two snapshots, or when a class of its label has fewer than
@@ -51,6 +51,8 @@ class RunConfig:
     params: ModelParams = field(default_factory=ModelParams)
     max_train_snapshots: int = 26
     max_train_rows: int = 400_000
+    # Early stopping and calibration need a steady estimate, not every validation row.
+    max_validation_rows: int = 200_000
     min_class_examples: int = 100
     fit_btyd: bool = True
 
@@ -80,6 +82,8 @@ class TrainingRun:
     prior_gap: float
     prospect_rates: dict[int, float]
     next_order_mae_days: float | None = None
+    btyd_fits: dict = field(default_factory=dict)
+    """BTYD fits of the test snapshots (by date), shared by every task's baseline."""
 
 
 def prospect_rates(frame: pd.DataFrame, horizons) -> dict[int, float]:
@@ -112,14 +116,19 @@ def train_task(frame: pd.DataFrame, task: Task, config: RunConfig) -> TaskResult
     if task.kind == "multiclass":
         # Only next orders placed before the test window began may teach the model.
         known_by = frame["as_of_date"] + pd.to_timedelta(frame["days_to_next_order"], unit="D")
-        population = population & ((known_by < split.test) | (frame["as_of_date"] == split.test))
+        first_test = split.tests[0]
+        population = population & ((known_by < first_test) | frame["as_of_date"].isin(split.tests))
     train = _sample(
         subset(frame, split.train, task.label, population),
         config.max_train_rows,
         config.params.seed,
     )
-    valid = subset(frame, split.validation, task.label, population)
-    test = subset(frame, split.test, task.label, population)
+    valid = _sample(
+        subset(frame, split.validation, task.label, population),
+        config.max_validation_rows,
+        config.params.seed,
+    )
+    test = subset(frame, split.tests, task.label, population)
     y_train = task.target(train)
     if task.kind == "amount":
         counts = [int((y_train > 0).sum())]
@@ -145,7 +154,13 @@ def train_task(frame: pd.DataFrame, task: Task, config: RunConfig) -> TaskResult
 def _evaluate(result: TaskResult, train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
     task, model = result.task, result.model
     actual = task.target(test)
-    out = pd.DataFrame({"customer_id": test["customer_id"].to_numpy(), "actual": actual})
+    out = pd.DataFrame(
+        {
+            "customer_id": test["customer_id"].to_numpy(),
+            "as_of_date": test["as_of_date"].to_numpy(),
+            "actual": actual,
+        }
+    )
     if task.kind == "binary":
         out["model"] = model.predict(test)
         baseline = RecencyFrequencyLogistic().fit(train, task.target(train))
@@ -174,15 +189,25 @@ def _evaluate(result: TaskResult, train: pd.DataFrame, test: pd.DataFrame) -> pd
     return out
 
 
-def add_btyd_baseline(result: TaskResult, frame: pd.DataFrame, rates: dict[int, float]) -> None:
-    """BG/NBD + Gamma-Gamma fitted on the test snapshot's history, judged on its future."""
+def add_btyd_baseline(
+    result: TaskResult, frame: pd.DataFrame, rates: dict[int, float], fits: dict | None = None
+) -> None:
+    """BG/NBD + Gamma-Gamma fitted on each test snapshot's history, judged on its future.
+
+    `fits` caches one fit per snapshot date across tasks (a PyMC fit compiles its graph anew
+    on every call, seconds each): tasks sharing test snapshots share their fits.
+    """
     task = result.task
-    snapshot = frame.loc[frame["as_of_date"] == result.split.test]
-    btyd = Btyd.fit(snapshot, rates)
-    test = subset(frame, result.split.test, task.label, task.population(frame))
-    predicted = btyd.predict(test, task.horizon)
+    fits = {} if fits is None else fits
     column = {"purchase": "p_order", "churn": "p_no_order", "cltv": "expected_revenue"}[task.name]
-    result.test["btyd"] = predicted[column].to_numpy()
+    test = subset(frame, result.split.tests, task.label, task.population(frame))
+    predicted = pd.Series(np.nan, index=test.index)
+    for day in result.split.tests:
+        if day not in fits:
+            fits[day] = Btyd.fit(frame.loc[frame["as_of_date"] == day], rates)
+        rows = test.loc[test["as_of_date"] == day]
+        predicted.loc[rows.index] = fits[day].predict(rows, task.horizon)[column]
+    result.test["btyd"] = predicted.to_numpy()
     actual = task.target(test)
     score = amount_metrics if task.kind == "amount" else classification_metrics
     result.baseline_metrics["btyd"] = score(actual, result.test["btyd"].to_numpy())
@@ -196,7 +221,7 @@ def train_all(frame: pd.DataFrame, config: RunConfig) -> TrainingRun:
     for task in tasks(config.purchase_horizon, config.churn_horizon, config.cltv_horizon):
         result = run.results[task.name] = train_task(frame, task, config)
         if result.model is not None and config.fit_btyd and task.kind != "multiclass":
-            add_btyd_baseline(result, frame, rates)
+            add_btyd_baseline(result, frame, rates, run.btyd_fits)
     # Judged where the next order is known: customers who ordered again within the observed
     # window of the latest snapshot that has any (so it favours short waits; a sanity check).
     known_dates = frame.loc[frame["days_to_next_order"].notna(), "as_of_date"]

@@ -10,14 +10,23 @@ from pipeline.lib.modeling.training_run import RunConfig, train_task
 from tests.lib.modeling.conftest import FAST
 
 
-def test_split_keeps_every_training_label_window_before_the_test_snapshot(frame):
+def test_split_keeps_every_training_label_window_before_the_test_snapshots(frame):
     for horizon in (30, 90):
         split = time_split(labelled_snapshots(frame, f"orders_next_{horizon}d"), horizon)
         window = pd.Timedelta(days=horizon)
         assert split.test == frame.loc[frame[f"orders_next_{horizon}d"].notna(), "as_of_date"].max()
-        assert split.validation + window <= split.test
-        assert all(d < split.validation for d in split.train)
-        assert all(d + window <= split.test for d in split.train)
+        assert len(split.tests) == 4 and len(split.validation) == 4
+        first_test = split.tests[0]
+        assert all(d + window <= first_test for d in split.validation)
+        assert all(d < split.validation[0] for d in split.train)
+        assert all(d + window <= first_test for d in split.train)
+
+
+def test_a_short_history_judges_on_fewer_snapshots_rather_than_none():
+    weeks = pd.Series(pd.date_range("2024-01-01", periods=7, freq="W-MON"))
+    split = time_split(weeks, 30)
+    assert split is not None and len(split.train) >= 1 and split.validation
+    assert split.validation[-1] + pd.Timedelta(days=30) <= split.tests[0]
 
 
 def test_split_is_none_when_history_is_shorter_than_the_horizon():
@@ -51,8 +60,11 @@ def test_classifiers_beat_the_recency_frequency_baseline(run):
 
 def test_churn_is_trained_only_on_customers_with_an_order(run, frame):
     result = run.results["churn"]
-    snapshot = frame.loc[frame["as_of_date"] == result.split.test].set_index("customer_id")
-    assert snapshot.loc[result.test["customer_id"], "has_ordered"].all()
+    tested = frame.set_index(["as_of_date", "customer_id"]).loc[
+        pd.MultiIndex.from_frame(result.test[["as_of_date", "customer_id"]])
+    ]
+    assert tested["has_ordered"].all()
+    snapshot = frame.loc[frame["as_of_date"] == result.split.test]
     assert (~snapshot["has_ordered"]).any()
 
 

@@ -10,7 +10,7 @@ from pipeline.lib.modeling.evaluate import (
     expected_calibration_error,
     top_decile_lift,
 )
-from pipeline.lib.modeling.explain import phrase, top_reasons
+from pipeline.lib.modeling.explain import phrase, phrase_column, top_reasons
 
 
 def test_perfect_ordering_has_gini_one_and_reversed_minus_one():
@@ -50,3 +50,35 @@ def test_top_reasons_keep_only_features_that_push_the_score_up():
     reasons = top_reasons(contributions, frame, features)
     assert reasons[0] == ["no order in 2.0× their usual gap", "opened 4 emails in the last 30 days"]
     assert reasons[1] == ["2 orders in the last 30 days"]
+
+
+def test_a_low_score_is_explained_by_what_holds_it_down():
+    frame = pd.DataFrame(
+        {
+            "days_since_last_order": [438.0, 12.0],
+            "days_since_last_click": [np.nan, 3.0],
+            "orders_lifetime": [1.0, 6.0],
+        }
+    )
+    features = list(frame.columns)
+    # Row 0: a tiny score, pushed down by recency, nudged up by the (missing) click.
+    contributions = np.array([[-2.0, 0.1, -0.4], [0.8, 0.3, 0.5]])
+    reasons = top_reasons(contributions, frame, features, direction=np.array([-1.0, 1.0]))
+    assert reasons[0] == ["last order 438 days ago", "1 orders so far"]
+    assert reasons[1] == [
+        "last order 12 days ago",
+        "6 orders so far",
+        "last clicked an email 3 days ago",
+    ]
+
+
+def test_phrasing_a_column_matches_phrasing_each_value():
+    values = pd.Series([2.31, np.nan, 0.5, 2.31, 7.0])
+    expected = [phrase("recency_gap_ratio", v) for v in values]
+    assert list(phrase_column("recency_gap_ratio", values)) == expected
+    consent = pd.Series(pd.Categorical(["subscribed", None, "never_subscribed"]))
+    assert list(phrase_column("email_consent", consent)) == [
+        "email consent: subscribed",
+        "no email consent yet",
+        "email consent: never subscribed",
+    ]

@@ -26,13 +26,17 @@ def _row(version: str, promote: bool) -> dict:
 
 
 def test_challenger_must_beat_baselines_and_not_trail_the_champion():
-    baselines = {"rf_logistic": {"log_loss": 0.50}}
-    assert decide("churn", {"log_loss": 0.45}, baselines, None, 0.02).promote
-    lost = decide("churn", {"log_loss": 0.55}, baselines, None, 0.02)
+    baselines = {"rf_logistic": {"log_loss": 0.50, "roc_auc": 0.70}}
+    assert decide("churn", {"log_loss": 0.45, "roc_auc": 0.71}, baselines, None, 0.02).promote
+    lost = decide("churn", {"log_loss": 0.55, "roc_auc": 0.71}, baselines, None, 0.02)
     assert not lost.promote and "rf_logistic" in lost.reason
-    worse = decide("churn", {"log_loss": 0.45}, baselines, {"log_loss": 0.40}, 0.02)
+    ranks_worse = decide("churn", {"log_loss": 0.45, "roc_auc": 0.69}, baselines, None, 0.02)
+    assert not ranks_worse.promote and "roc_auc" in ranks_worse.reason
+    challenger = {"log_loss": 0.45, "roc_auc": 0.75}
+    worse = decide("churn", challenger, baselines, {"log_loss": 0.40}, 0.02)
     assert not worse.promote and "champion" in worse.reason
-    assert decide("churn", {"log_loss": 0.405}, baselines, {"log_loss": 0.40}, 0.02).promote
+    close = {"log_loss": 0.405, "roc_auc": 0.75}
+    assert decide("churn", close, baselines, {"log_loss": 0.40}, 0.02).promote
     assert not decide("cltv", {"normalised_gini": 0.3}, {"btyd": {"normalised_gini": 0.4}},
                       None, 0.02).promote  # fmt: skip
 
@@ -72,10 +76,28 @@ def test_scores_follow_the_contract(scores):
     assert set(out["churn_tier"].dropna()) <= {"high", "medium", "low"}
     assert out.loc[~buyers, "churn_tier"].isna().all()
     assert out.loc[~buyers, "expected_next_order_date"].isna().all()
-    assert out.loc[buyers, "expected_next_order_date"].notna().all()
+    # A next order date only where the customer is likely still active.
+    likely_active = out["churn_probability"] < TierThresholds().next_order_max_churn
+    assert out.loc[buyers & likely_active, "expected_next_order_date"].notna().all()
+    assert out.loc[buyers & ~likely_active, "expected_next_order_date"].isna().all()
+    assert likely_active.any() and (buyers & ~likely_active).any()
     assert out["churn_reasons"].map(len).le(3).all()
     assert out.loc[buyers, "churn_reasons"].map(len).gt(0).mean() > 0.9
     assert set(out["score_source"]) == {"lightgbm"}
+
+
+def test_reasons_explain_the_tier(scores, run):
+    """A low purchase score is explained by what holds it down, a high one by what lifts it."""
+    snapshot, out = scores
+    model = run.results["purchase"].model
+    contributions = model.contributions(model.inputs(snapshot))
+    phrases = out["purchase_reasons"]
+    for tier_name, sign in (("low", -1), ("high", 1)):
+        rows = np.flatnonzero((out["purchase_tier"] == tier_name).to_numpy())
+        assert len(rows) > 0
+        for row in rows[:20]:
+            pushes = np.sort(contributions[row] * sign)[::-1]
+            assert len(phrases[row]) == min(3, int((pushes > 0).sum()))
 
 
 def test_rules_score_a_shop_without_models(run, frame):
