@@ -71,7 +71,12 @@ def test_weekly_retrain_on_the_marts_trains_scores_and_passes_the_blocking_check
         assert (f"plot_{task}_importance" in training) == (f"{task}_metrics" in training)
         decision = training[f"{task}_decision"]
         assert decision.startswith("promoted") == runs[task], decision
-    assert training["plot_churn_calibration"].startswith("![")
+    # On this small store a task may lack the examples to train; every one that trained shows
+    # its calibration curve inline, and at least one classifier trains.
+    trained = [task for task in ("purchase", "churn") if f"{task}_metrics" in training]
+    assert trained
+    for task in trained:
+        assert training[f"plot_{task}_calibration"].startswith("![")
     assert (tmp_path / "artefacts" / "models").is_dir()
     [(rows, customers, buyers_unscored, prospects_scored, featured)] = scores
     assert rows == customers == featured == scoring["rows"] > 700
