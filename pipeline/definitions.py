@@ -14,6 +14,7 @@ from pipeline.defs.ml.train import model_runs
 from pipeline.defs.resources import default_resources
 from pipeline.defs.schedules import schedules
 from pipeline.defs.sensors import sensors
+from pipeline.defs.transform.checks import segment_checks
 from pipeline.defs.transform.dbt import dbt_model_assets, dbt_resource
 
 defs = dg.Definitions(
@@ -27,7 +28,7 @@ defs = dg.Definitions(
         *sync_assets,
         erasures,
     ],
-    asset_checks=score_checks,
+    asset_checks=[*score_checks, *segment_checks],
     jobs=[daily_refresh, first_refresh, import_order_csv, weekly_retrain, erasure_job],
     schedules=schedules,
     sensors=sensors,
