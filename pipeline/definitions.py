@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipeline.defs.activation.erasure import erasure_job, erasures
+from pipeline.defs.activation.report import report_assets
 from pipeline.defs.activation.sync import sync_assets
 from pipeline.defs.ingest.files import files_orders
 from pipeline.defs.ingest.klaviyo import klaviyo_assets
@@ -26,6 +27,7 @@ defs = dg.Definitions(
         model_runs,
         customer_scores,
         *sync_assets,
+        *report_assets,
         erasures,
     ],
     asset_checks=[*score_checks, *segment_checks],
