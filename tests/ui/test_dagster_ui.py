@@ -2,7 +2,8 @@
 Playwright): the asset graph, the segment sizes, the model run's metric tables and a run.
 
 The instance is the one `make demo` writes (a small shop), served by `dagster-webserver` on a
-free port of 127.0.0.1. Screenshots go to `artefacts/screenshots/` (gitignored).
+free port of 127.0.0.1 with `dagster-daemon` beside it (freshness, sensors), as `make dev` does.
+Screenshots go to `artefacts/screenshots/` (gitignored).
 """
 
 from __future__ import annotations
@@ -63,16 +64,21 @@ def webserver(tmp_path_factory):
     webserver_bin = Path(sys.executable).parent / "dagster-webserver"
     command = [str(webserver_bin), "-h", "127.0.0.1", "-p", str(port),
                "-w", str(PROJECT_ROOT / "workspace.yaml")]  # fmt: skip
-    server = subprocess.Popen(
-        command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    # The daemon evaluates freshness policies (and runs sensors), as under `make dev`.
+    daemon_command = [str(Path(sys.executable).parent / "dagster-daemon"), "run",
+                      "-w", str(PROJECT_ROOT / "workspace.yaml")]  # fmt: skip
+    quiet = {"cwd": PROJECT_ROOT, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    server = subprocess.Popen(command, env=env, **quiet)
+    daemon = subprocess.Popen(daemon_command, env=env | {"FRESHNESS_DAEMON_INTERVAL_SECONDS": "5"},
+                              **quiet)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for(url, server)
         yield url
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, daemon):
+            process.terminate()
+            process.wait(timeout=60)
 
 
 @pytest.fixture(scope="module")
