@@ -52,8 +52,9 @@ def failed_check_findings(instance: dg.DagsterInstance, run_id: str) -> list[str
     return lines
 
 
-def _send(context, alert: Alert) -> None:
-    context.log.warning("ALERT: " + alert.text().replace("\n", "; "))
+def _send(context, alert: Alert, logged: bool = False) -> None:
+    if not logged:
+        context.log.warning("ALERT: " + alert.text().replace("\n", "; "))
     for delivery in deliver(alert):
         outcome = "delivered" if delivery.delivered else f"not delivered ({delivery.detail})"
         context.log.info(f"alert {outcome} by {delivery.channel}")
@@ -76,6 +77,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
             f"run {run.run_id} of job {run.job_name} failed",
             lines + failed_check_findings(context.instance, run.run_id),
         ),
+        logged=True,
     )
 
 
