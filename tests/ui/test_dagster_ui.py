@@ -62,6 +62,9 @@ def webserver(tmp_path_factory):
             "--customers", "300", "--days", "90", "--data-dir", str(root / "sandbox")]  # fmt: skip
     done = subprocess.run(demo, env=env, capture_output=True, text=True, timeout=1500)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    retrain = [sys.executable, "-m", "tests.ui.retrain_small_shop"]
+    done = subprocess.run(retrain, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     port = _free_port()
     webserver_bin = Path(sys.executable).parent / "dagster-webserver"
     command = [str(webserver_bin), "-h", "127.0.0.1", "-p", str(port),
@@ -163,10 +166,10 @@ def test_the_model_run_shows_a_metrics_table_per_task(page, webserver):
 
 
 def test_a_run_shows_its_steps_succeeded(page, webserver):
-    _open(page, f"{webserver}/runs", "first_refresh")
-    page.locator('a[href^="/runs/"]').first.click()  # the latest run: the demo's
+    _open(page, f"{webserver}/runs", "weekly_retrain")
+    page.locator('a[href^="/runs/"]').first.click()  # the latest run: the retrain
     page.get_by_text("Run of").first.wait_for()
     page.get_by_text("Success", exact=True).first.wait_for()
     _shot(page, "06-run")
-    assert page.get_by_text("first_refresh").count() > 0
+    assert page.get_by_text("weekly_retrain").count() > 0
     assert page.get_by_text("Errored (0)").count() == 1
