@@ -84,7 +84,8 @@ def sizes_plot(sizes: pd.DataFrame) -> bytes:
     """Members per segment over the recorded dates, one line per segment."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for segment, rows in sizes.groupby("segment"):
-        ax.step(rows["as_of_date"], rows["members"], where="post", label=segment)
+        # Markers: a first run has one date, which a bare line would not show.
+        ax.step(rows["as_of_date"], rows["members"], where="post", marker="o", label=segment)
     ax.set(xlabel="as-of date", ylabel="members", title="Segment sizes over time")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.autofmt_xdate()
