@@ -25,9 +25,11 @@ def test_a_task_compares_model_baselines_and_the_previous_champion_rounded():
 
 
 def test_without_a_previous_champion_the_table_has_model_and_baselines():
-    row = {"metrics": {"accuracy": 0.5}, "baselines": {"top_category": {"accuracy": 0.4}}}
+    row = {"metrics": {"accuracy": 0.5, "gini": float("nan"), "coverage": {"p10": 0.1}},
+           "baselines": {"top_category": {"accuracy": 0.4}}}  # fmt: skip
     _, records = comparison(row, None)
     assert len(records) == 2
+    assert records[0]["gini"] is None and records[0]["coverage"] == '{"p10": 0.1}'
 
 
 def test_the_daily_report_shows_segments_and_says_what_is_not_built_yet(tmp_path):

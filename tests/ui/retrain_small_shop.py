@@ -10,7 +10,7 @@ import dagster as dg
 from pipeline.definitions import defs
 
 SMALL_SHOP_TRAINING = {
-    "purchase_horizon_days": 14,
+    "purchase_horizon_days": 30,
     "churn_horizon_days": 30,
     "cltv_horizon_days": 30,
     "min_class_examples": 10,

@@ -156,8 +156,9 @@ def test_the_segments_asset_shows_sizes_movement_and_a_plot(page, webserver):
 
 def test_the_model_run_shows_a_metrics_table_per_task(page, webserver):
     _open(page, f"{webserver}/assets/ml/model_runs", "churn_metrics")
-    _shot(page, "05-model-runs")
     table = page.locator("table", has=page.locator("td", has_text="model (this run)")).first
+    table.scroll_into_view_if_needed()
+    _shot(page, "05-model-runs")
     assert "log_loss" in table.locator("th").all_inner_texts()
     contenders = table.locator("tbody tr td:first-child").all_inner_texts()
     assert "model (this run)" in contenders and any(c.startswith("baseline") for c in contenders)

@@ -5,6 +5,7 @@ champion side by side, metrics rounded, with the decision. Read from the registr
 from __future__ import annotations
 
 import json
+import math
 
 import duckdb
 
@@ -68,7 +69,13 @@ def markdown_table(metrics: list[str], records: list[dict], decision: str) -> st
 
 
 def _round(value):
-    return round(float(value), DIGITS) if isinstance(value, int | float) else value
+    """A number rounded (not-a-number and infinities: empty), text as is, anything else as
+    JSON text: a table cell holds one scalar, and the UI cannot show NaN."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return round(float(value), DIGITS) if math.isfinite(value) else None
+    return json.dumps(value, default=str)
 
 
 def _load(value) -> dict:
