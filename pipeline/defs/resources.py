@@ -1,7 +1,7 @@
 """Typed resources: the platforms' APIs and the DuckDB warehouse.
 
-Credentials are `EnvVar` fields resolved at run time (DESIGN §3 names). The launchers (`make demo`,
-`make dev`) point any platform without credentials at the local sandbox.
+Credentials are `EnvVar` fields resolved at run time (names in `.env.example`). The launchers
+(`make demo`, `make dev`) point any platform without credentials at the local sandbox.
 
 Shopify and Klaviyo are required. Mailchimp is optional: a shop on Klaviyo alone must not see its
 daily job fail for a platform it does not use. So a Mailchimp variable that is not set at all is

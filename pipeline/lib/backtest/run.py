@@ -36,8 +36,8 @@ from pipeline.lib.shared_values import SNAPSHOT_ISODOW, SNAPSHOT_WEEKDAY_NAME
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 CSV_TABLE = ("files", "orders")
-# Unit tests check model logic, not this shop; what reads the ML scores (segments) is not needed.
-DBT_EXCLUDE = ("resource_type:unit_test", "source:ml+")
+# Named in dbt_project/selectors.yml: all but what reads the ML scores, and no unit tests.
+DBT_SELECTOR = "before_scores"
 
 
 class BacktestError(RuntimeError):
@@ -110,7 +110,7 @@ def run_dbt(config: BacktestConfig) -> None:
         "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
         "--target-path", str(config.folder / "dbt" / "target"),
         "--log-path", str(config.folder / "dbt" / "logs"),
-        "--exclude", *DBT_EXCLUDE,
+        "--selector", DBT_SELECTOR,
     ]  # fmt: skip
     done = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:

@@ -34,11 +34,7 @@ source as (
 
 final as (
 
-    select
-        {%- for name in score_columns %}
-            {{ name }}{{ "," if not loop.last }}
-        {%- endfor %}
-    from source
+    select * from source
 
 )
 

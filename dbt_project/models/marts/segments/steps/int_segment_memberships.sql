@@ -32,9 +32,11 @@ final as (
     select
         unioned.customer_id,
         unioned.segment,
-        case
-            {%- for family, segments in segment_families().items() if segments %}
-                when unioned.segment in ('{{ segments | join("', '") }}') then '{{ family }}'
+        case unioned.segment
+            {%- for family, segments in segment_families().items() %}
+                {%- for segment in segments %}
+                    when '{{ segment }}' then '{{ family }}'
+                {%- endfor %}
             {%- endfor %}
         end as segment_family,
         as_of.as_of_date
