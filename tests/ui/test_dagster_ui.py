@@ -151,6 +151,7 @@ def test_the_segments_asset_shows_sizes_movement_and_a_plot(page, webserver):
     plot = page.locator('img[src^="data:image/png"]').first
     plot.wait_for()
     assert plot.evaluate("image => image.naturalWidth") > 100
+    page.wait_for_timeout(1_000)  # the dialog fades in: shoot it once opaque
     _shot(page, "04-segment-sizes-plot")
 
 
