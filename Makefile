@@ -17,7 +17,7 @@ export DO_NOT_TRACK := 1
 SANDBOX_ARGS ?=
 SANDBOX_PORT ?= 8787
 
-.PHONY: help setup demo next-day test lint dev bench chaos clean import-csv erase backtest
+.PHONY: help setup demo next-day test lint dev bench chaos clean import-csv erase backtest chromium
 
 help:
 	@echo "make demo   set up, start the sandbox store, run the daily job end to end, print a summary"
@@ -51,7 +51,13 @@ lint: setup
 	$(RUN) ruff format --check .
 	$(RUN) sqlfluff lint dbt_project/models
 
-test: lint
+# The browser test drives Debian's Chromium (nothing downloads a browser of its own).
+chromium:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: lint chromium
 	$(RUN) pytest
 
 dev: setup

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipeline.defs.activation.erasure import erasure_job, erasures
+from pipeline.defs.activation.report import report_assets
 from pipeline.defs.activation.sync import sync_assets
 from pipeline.defs.ingest.files import files_orders
 from pipeline.defs.ingest.klaviyo import klaviyo_assets
@@ -14,6 +15,7 @@ from pipeline.defs.ml.train import model_runs
 from pipeline.defs.resources import default_resources
 from pipeline.defs.schedules import schedules
 from pipeline.defs.sensors import sensors
+from pipeline.defs.transform.checks import segment_checks
 from pipeline.defs.transform.dbt import dbt_model_assets, dbt_resource
 
 defs = dg.Definitions(
@@ -25,9 +27,10 @@ defs = dg.Definitions(
         model_runs,
         customer_scores,
         *sync_assets,
+        *report_assets,
         erasures,
     ],
-    asset_checks=score_checks,
+    asset_checks=[*score_checks, *segment_checks],
     jobs=[daily_refresh, first_refresh, import_order_csv, weekly_retrain, erasure_job],
     schedules=schedules,
     sensors=sensors,

@@ -22,3 +22,15 @@ def small_store_view(small_store_path):
     view = StoreView(small_store_path, datetime(2024, 8, 29))
     yield view
     view.close()
+
+
+@pytest.fixture
+def alert_inbox(monkeypatch):
+    """A webhook and an SMTP server on 127.0.0.1, with the notifier's environment pointing at
+    them; yields what they received."""
+    from tests.alert_receivers import alert_receivers
+
+    with alert_receivers() as (received, env):
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        yield received

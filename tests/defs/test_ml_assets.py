@@ -49,7 +49,7 @@ def test_weekly_retrain_on_the_marts_trains_scores_and_passes_the_blocking_check
     )
     assert result.success
     checks = result.get_asset_check_evaluations()
-    assert len(checks) == 4 and all(c.passed for c in checks)
+    assert len(checks) == 5 and all(c.passed for c in checks)
     training = _metadata(result, "ml", "model_runs")
     scoring = _metadata(result, "ml", "customer_scores")
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -77,6 +77,12 @@ def test_weekly_retrain_on_the_marts_trains_scores_and_passes_the_blocking_check
     assert trained
     for task in trained:
         assert training[f"plot_{task}_calibration"].startswith("![")
+    # Per task: our model, each baseline (and later the previous champion), rounded metrics.
+    table = {r.data["contender"]: r.data for r in training[f"{trained[0]}_metrics"].records}
+    assert {"model (this run)", "baseline: rf_logistic"} <= set(table)
+    assert all(round(v, 4) == v for v in table["model (this run)"].values() if isinstance(v, float))
+    assert {r.data["score"] for r in scoring["tiers_vs_previous_day"].records} == {
+        "churn_tier", "purchase_tier", "cltv_tier"}  # fmt: skip
     assert (tmp_path / "artefacts" / "models").is_dir()
     [(rows, customers, buyers_unscored, prospects_scored, featured)] = scores
     assert rows == customers == featured == scoring["rows"] > 700

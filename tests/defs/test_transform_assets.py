@@ -68,6 +68,22 @@ def test_ingest_then_dbt_in_one_run_builds_tested_marts(built):
     assert dates > 28  # the last four weeks daily, weekly snapshots before
 
 
+def test_dbt_tables_carry_row_counts_and_column_types(built):
+    _, warehouse, result = built
+    metadata = {
+        e.event_specific_data.materialization.asset_key.to_user_string(): (
+            e.event_specific_data.materialization.metadata
+        )
+        for e in result.get_asset_materialization_events()
+    }
+    customers = metadata["marts/customers"]
+    with connect(warehouse, read_only=True) as con:
+        (rows,) = con.execute("select count(*) from marts.customers").fetchone()
+    assert customers["dagster/row_count"].value == rows
+    columns = {c.name: c.type for c in customers["dagster/column_schema"].value.columns}
+    assert columns["customer_id"] and columns["as_of_date"].lower() == "date"
+
+
 def test_a_partition_maps_to_the_as_of_date_after_its_day():
     history_start = datetime(2024, 1, 1)
     day = as_of_window_vars(datetime(2024, 5, 1), datetime(2024, 5, 2), history_start)

@@ -4,9 +4,11 @@ reach segments or syncs."""
 import dagster as dg
 
 from pipeline.defs.resources import WarehouseResource
+from pipeline.lib.alerts.rules import quality_drops
 from pipeline.lib.modeling import quality
 
 SCORES = dg.AssetKey(["ml", "customer_scores"])
+MODEL_RUNS = dg.AssetKey(["ml", "model_runs"])
 
 
 class ShiftCheckConfig(dg.Config):
@@ -53,5 +55,24 @@ def score_shift_within_limit(
         return _result(*quality.score_shift(con, _latest(con), config.psi_threshold))
 
 
+class QualityDropConfig(dg.Config):
+    tolerance: float = 0.05
+    """A champion this much (relative) worse than the model before it on its primary metric."""
+
+
+@dg.asset_check(asset=MODEL_RUNS, pool="duckdb")
+def promoted_model_quality_holds(
+    config: QualityDropConfig, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    """Each task's champion against the model trained before it: warns (and alerts) on a drop."""
+    with warehouse.connect(read_only=True) as con:
+        drops = quality_drops(con, config.tolerance)
+    return dg.AssetCheckResult(
+        passed=not drops,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"findings": "\n".join(drops) or "none", "tasks_dropped": len(drops)},
+    )
+
+
 score_checks = [scores_in_range, scores_not_null, one_score_row_per_customer,
-                score_shift_within_limit]  # fmt: skip
+                score_shift_within_limit, promoted_model_quality_holds]  # fmt: skip

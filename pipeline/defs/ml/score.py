@@ -4,6 +4,7 @@ from datetime import date
 
 import dagster as dg
 
+from pipeline.defs.ml.metadata import score_metadata
 from pipeline.defs.ml.train import FEATURES, OWNERS
 from pipeline.defs.resources import WarehouseResource
 from pipeline.lib.modeling.scoring import TierThresholds
@@ -48,11 +49,7 @@ def customer_scores(config: ScoringConfig, warehouse: WarehouseResource) -> dg.M
     as_of = date.fromisoformat(config.as_of_date) if config.as_of_date else None
     with warehouse.connect() as con:
         summary = score_and_write(con, thresholds, as_of)
-        tiers = con.execute(
-            "select churn_tier, purchase_tier, count(*) from ml.customer_scores"
-            " where as_of_date = ? group by all order by all",
-            [summary.as_of],
-        ).fetchall()
+        shown = score_metadata(con, summary.as_of)
     return dg.MaterializeResult(
         metadata={
             "as_of_date": str(summary.as_of),
@@ -60,9 +57,6 @@ def customer_scores(config: ScoringConfig, warehouse: WarehouseResource) -> dg.M
             "model_version": summary.model_version,
             "score_sources": dg.MetadataValue.json(summary.sources),
             "purchase_psi_vs_previous": summary.purchase_psi,
-            "tiers": dg.MetadataValue.md(
-                "| churn | purchase | customers |\n|---|---|---|\n"
-                + "\n".join(f"| {c} | {p} | {n} |" for c, p, n in tiers)
-            ),
+            **shown,
         }
     )

@@ -8,11 +8,13 @@ from datetime import date
 
 import dagster as dg
 
+from pipeline.defs.ml.metadata import model_run_metadata
 from pipeline.defs.resources import WarehouseResource
 from pipeline.lib.modeling.estimators import ModelParams
 from pipeline.lib.modeling.report import markdown_image
 from pipeline.lib.modeling.steps import CHAMPION_TOLERANCE, train_and_register
 from pipeline.lib.modeling.training_run import RunConfig
+from pipeline.lib.reporting.model_runs import champions
 from pipeline.lib.settings import artefacts_dir
 
 OWNERS = ["team:data"]
@@ -78,22 +80,19 @@ def model_runs(
     materially worse than the champion. One registry row per (model_version, task)."""
     as_of = date.fromisoformat(config.as_of_date) if config.as_of_date else None
     with warehouse.connect() as con:
+        champions_before = champions(con)
         summary = train_and_register(
             con, config.run_config(), artefacts_dir(), as_of, config.champion_tolerance
         )
+        tables = model_run_metadata(con, summary.version, champions_before)
     metadata: dict = {
         "model_version": summary.version,
         "as_of_date": str(summary.as_of),
         "training_seconds": round(summary.seconds, 1),
         "report": dg.MetadataValue.path(str(summary.report_path)),
+        "open_report": dg.MetadataValue.url(summary.report_path.resolve().as_uri()),
+        **tables,
     }
-    for row in summary.rows:
-        task = row["task"]
-        metadata[f"{task}_decision"] = row["decision"]
-        if row["metrics"]:
-            metadata[f"{task}_metrics"] = dg.MetadataValue.json(
-                {"model": row["metrics"], **row["baseline_metrics"]}
-            )
     for name, png in summary.plots.items():
         metadata[f"plot_{name}"] = dg.MetadataValue.md(markdown_image(png, name))
     context.log.info(

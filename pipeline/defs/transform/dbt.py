@@ -74,7 +74,27 @@ def _build(
     # the file this run's warehouse resource names.
     os.environ["WAREHOUSE_PATH"] = str(Path(warehouse.path).resolve())
     args = ["build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
-    yield from dbt.cli(args, context=context).stream()
+    # Row counts and column types for the UI, read after dbt exits (DuckDB has one writer);
+    # column lineage is left out: parsing every model's SQL costs more than it shows.
+    events = dbt.cli(args, context=context).stream()
+    try:
+        yield from events.fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
+    finally:
+        _release_warehouse()
+
+
+def _release_warehouse() -> None:
+    """Close the warehouse the fetchers opened through dbt-duckdb in this process.
+
+    dbt-duckdb keeps one database handle per process at class level, and the file lock with it:
+    left open, the next writer (the next dbt step, a Python asset) could not open the file.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
 
 
 _COMMON = dict(

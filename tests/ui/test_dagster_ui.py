@@ -1,0 +1,177 @@
+"""The Dagster UI as a person reads it, in a real browser (Debian's Chromium driven by
+Playwright): the asset graph, the segment sizes, the model run's metric tables and a run.
+
+The instance is the one `make demo` writes (a small shop), served by `dagster-webserver` on a
+free port of 127.0.0.1 with `dagster-daemon` beside it (freshness, sensors), as `make dev` does.
+Screenshots go to `artefacts/screenshots/` (gitignored).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from pipeline.lib.settings import PROJECT_ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]  # fmt: skip
+SCREENSHOTS = PROJECT_ROOT / "artefacts" / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _environment(root: Path) -> dict[str, str]:
+    platforms = ("SHOPIFY_", "KLAVIYO_", "MAILCHIMP_", "FORESIGHT_ALERT_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(platforms)}
+    env |= {
+        "DAGSTER_HOME": str(PROJECT_ROOT),  # the project's dagster.yaml ...
+        "FORESIGHT_DAGSTER_STORAGE": str(root / "instance"),  # ... storing under the test's
+        "WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
+        "FORESIGHT_ARTEFACTS_DIR": str(root / "artefacts"),
+        "FORESIGHT_HISTORY_START": "2024-01-01",
+        "DO_NOT_TRACK": "1",
+    }
+    (root / "instance").mkdir(parents=True, exist_ok=True)
+    return env
+
+
+@pytest.fixture(scope="module")
+def webserver(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    root = tmp_path_factory.mktemp("ui")
+    env = _environment(root)
+    demo = [sys.executable, "-m", "pipeline.cli.demo", "--port", str(_free_port()),
+            "--customers", "300", "--days", "90", "--data-dir", str(root / "sandbox")]  # fmt: skip
+    done = subprocess.run(demo, env=env, capture_output=True, text=True, timeout=1500)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    retrain = [sys.executable, "-m", "tests.ui.retrain_small_shop"]
+    done = subprocess.run(retrain, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    port = _free_port()
+    webserver_bin = Path(sys.executable).parent / "dagster-webserver"
+    command = [str(webserver_bin), "-h", "127.0.0.1", "-p", str(port),
+               "-w", str(PROJECT_ROOT / "workspace.yaml")]  # fmt: skip
+    # The daemon evaluates freshness policies (and runs sensors), as under `make dev`.
+    daemon_command = [str(Path(sys.executable).parent / "dagster-daemon"), "run",
+                      "-w", str(PROJECT_ROOT / "workspace.yaml")]  # fmt: skip
+    quiet = {"cwd": PROJECT_ROOT, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    server = subprocess.Popen(command, env=env, **quiet)
+    daemon = subprocess.Popen(daemon_command, env=env | {"FRESHNESS_DAEMON_INTERVAL_SECONDS": "5"},
+                              **quiet)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(url, server)
+        yield url
+    finally:
+        for process in (server, daemon):
+            process.terminate()
+            process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def page(webserver):
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.set_default_timeout(60_000)
+        yield page
+        browser.close()
+
+
+def _wait_for(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "dagster-webserver exited"
+        try:
+            # The answer must come from our server: its own instance reports our code location.
+            answer = requests.get(f"{url}/server_info", timeout=2)
+            if answer.ok and "dagster_webserver_version" in answer.text:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(1)
+    raise AssertionError("dagster-webserver did not answer within 180 s")
+
+
+def _open(page, url: str, ready_text: str) -> None:
+    page.goto(url)
+    # A fresh browser gets Dagster's "join the community" dialog once: close it as a person would.
+    skip = page.get_by_role("button", name="Skip")
+    with contextlib.suppress(PlaywrightTimeout):
+        skip.click(timeout=8_000)
+    page.get_by_text(ready_text, exact=False).first.wait_for()
+
+
+def _shot(page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_the_asset_graph_shows_the_ml_and_activation_stages(page, webserver):
+    groups = f"{webserver}/locations/pipeline.definitions/asset-groups"
+    _open(page, f"{groups}/ml", "customer_scores")
+    assert page.get_by_text("model_runs", exact=True).count() > 0
+    _shot(page, "01-asset-graph-ml")
+    _open(page, f"{groups}/activation", "daily_report")
+    for name in ("klaviyo_sync", "mailchimp_sync"):
+        assert page.get_by_text(name, exact=True).count() > 0, name
+    _shot(page, "02-asset-graph-activation")
+
+
+def test_the_segments_asset_shows_sizes_movement_and_a_plot(page, webserver):
+    _open(page, f"{webserver}/assets/reports/segment_sizes", "marketable")
+    _shot(page, "03-segment-sizes")
+    table = page.locator("table", has=page.locator("th", has_text="marketable")).first
+    headers = table.locator("th").all_inner_texts()
+    assert headers[:8] == ["segment", "members", "holdout", "entered", "exited", "change",
+                           "change_pct", "marketable"]  # fmt: skip
+    rows = table.locator("tbody tr").all_inner_texts()
+    assert len(rows) >= 5 and any("first run" in row or "+" in row for row in rows)
+    page.get_by_text("[Show Markdown]").first.click()
+    plot = page.locator('img[src^="data:image/png"]').first
+    plot.wait_for()
+    assert plot.evaluate("image => image.naturalWidth") > 100
+    page.wait_for_timeout(1_000)  # the dialog fades in: shoot it once opaque
+    _shot(page, "04-segment-sizes-plot")
+
+
+def test_the_model_run_shows_a_metrics_table_per_task(page, webserver):
+    _open(page, f"{webserver}/assets/ml/model_runs", "churn_metrics")
+    table = page.locator("table", has=page.locator("td", has_text="model (this run)")).first
+    table.scroll_into_view_if_needed()
+    _shot(page, "05-model-runs")
+    assert "log_loss" in table.locator("th").all_inner_texts()
+    contenders = table.locator("tbody tr td:first-child").all_inner_texts()
+    assert "model (this run)" in contenders and any(c.startswith("baseline") for c in contenders)
+    assert page.get_by_text("churn_decision").count() > 0
+    assert page.get_by_text("open_report").count() > 0
+
+
+def test_a_run_shows_its_steps_succeeded(page, webserver):
+    _open(page, f"{webserver}/runs", "weekly_retrain")
+    page.locator('a[href^="/runs/"]').first.click()  # the latest run: the retrain
+    page.get_by_text("Run of").first.wait_for()
+    page.get_by_text("Success", exact=True).first.wait_for()
+    _shot(page, "06-run")
+    assert page.get_by_text("weekly_retrain").count() > 0
+    assert page.get_by_text("Errored (0)").count() == 1
