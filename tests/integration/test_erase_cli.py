@@ -39,10 +39,3 @@ def test_erase_uses_the_klaviyo_settings_in_the_env_file(tmp_path):
     assert state["deletion_requests"] == 1  # it reached the configured Klaviyo
     assert "someone@example.com" not in done.stdout + done.stderr
 
-
-def test_erase_without_platform_settings_touches_only_the_warehouse(tmp_path):
-    done = _erase(tmp_path, "# no platform configured\n")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "platforms: none;" in done.stdout
-    assert "0 Klaviyo deletion request(s) filed, 0 Mailchimp" in done.stdout
-    assert "sandbox" not in (done.stdout + done.stderr).lower()
