@@ -1,8 +1,5 @@
-"""The one Dagster Definitions object of Foresight, gathered from the modules under `defs/`.
-
-The project's `.env` is read first, so every way of loading these definitions (the UI, the
-command line tools, the schedules) binds the same platform settings.
-"""
+"""The one Dagster Definitions object of Foresight, gathered from the modules under `defs/`
+(importing them reads the project's `.env` first, see `pipeline.defs`)."""
 
 import dagster as dg
 
@@ -19,9 +16,6 @@ from pipeline.defs.resources import default_resources
 from pipeline.defs.schedules import schedules
 from pipeline.defs.sensors import sensors
 from pipeline.defs.transform.dbt import dbt_model_assets, dbt_resource
-from pipeline.lib.platforms import load_env_file
-
-load_env_file()
 
 defs = dg.Definitions(
     assets=[

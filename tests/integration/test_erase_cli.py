@@ -38,4 +38,3 @@ def test_erase_uses_the_klaviyo_settings_in_the_env_file(tmp_path):
     assert "1 Klaviyo deletion request(s) filed" in done.stdout
     assert state["deletion_requests"] == 1  # it reached the configured Klaviyo
     assert "someone@example.com" not in done.stdout + done.stderr
-

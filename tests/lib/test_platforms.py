@@ -50,7 +50,7 @@ def test_at_least_one_source_of_orders_is_required():
     assert require_order_source(["klaviyo", "mailchimp"], 0) == ["klaviyo"]
     assert require_order_source(["mailchimp"], 12) == ["files"]
     assert require_order_source(["shopify", "klaviyo"], 3) == ["shopify", "klaviyo", "files"]
-    with pytest.raises(PlatformSettingsError, match="no source of orders.*import-csv"):
+    with pytest.raises(PlatformSettingsError, match=r"no source of orders.*import-csv"):
         require_order_source(["mailchimp"], 0)
 
 

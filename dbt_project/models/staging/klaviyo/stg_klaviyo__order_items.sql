@@ -16,8 +16,7 @@ placed_orders as (
 source as (
 
     select
-        event_id,
-        record ->> '$.attributes.event_properties.OrderId' as order_id,
+        id as event_id,
         record -> '$.attributes.event_properties.Items' as items
     from {{ source('klaviyo', 'events') }}
 
