@@ -26,8 +26,9 @@ from pipeline.defs.resources import (
 from pipeline.defs.transform.dbt import dbt_model_assets, dbt_resource
 from pipeline.lib.clients.shopify import SHOPIFY_API_VERSION
 from sandbox.faults import FaultSpec
-from sandbox.server import build_app, open_sandbox
-from sandbox.shop.simulator import StoreSpec
+from sandbox.server import build_app, open_sandbox, resolve_now
+from sandbox.shop.simulator import StoreSpec, ensure_store
+from sandbox.shop.store import StoreView
 from sandbox.threaded_server import ThreadedServer
 
 SETUP_STORE = StoreSpec(seed=11, customers=300, start=date(2024, 1, 1), days=150)
@@ -80,3 +81,31 @@ def run_first_refresh(url: str, warehouse: Path, platforms: set[str]) -> dg.Exec
         tags=partition_range_tags(SETUP_STORE.start.isoformat(), last.isoformat()),
         raise_on_error=False,
     )
+
+
+def write_order_csv(data_dir: Path, out: Path) -> int:
+    """The store's order history as a shop's CSV export (one row per order, its first item's
+    product); how many orders were written."""
+    store = ensure_store(SETUP_STORE, data_dir / "stores")
+    view = StoreView(store, resolve_now(SETUP_STORE, None))
+    try:
+        cur = view.cursor()
+        cur.execute(
+            """copy (
+                select o.order_id, o.customer_id, o.created_at as ordered_at,
+                    o.total_price as total, o.email, o.currency,
+                    first(l.quantity order by l.line_id) as quantity,
+                    first(l.title order by l.line_id) as product,
+                    first(p.product_type order by l.line_id) as category
+                from v_orders as o
+                left join v_order_lines as l on o.order_id = l.order_id
+                left join v_products as p on l.product_id = p.product_id
+                where not o.test
+                group by all order by ordered_at
+            ) to '"""
+            + str(out)
+            + "' (header)"
+        )
+        return cur.execute(f"select count(*) from read_csv('{out}')").fetchone()[0]
+    finally:
+        view.close()
