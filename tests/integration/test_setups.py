@@ -42,7 +42,7 @@ def _klaviyo_listed_without_consent(url: str, warehouse) -> tuple[int, int]:
     """(profiles on our lists, of which may not be emailed marketing), read from Klaviyo."""
     client = KlaviyoWriteClient(url, KEY, ApiSession("Klaviyo", "KLAVIYO_API_KEY"))
     with connect(warehouse, read_only=True) as con:
-        query = "select distinct segment from marts.customer_segments"
+        query = "select distinct group_name from activation.sync_memberships"
         segments = [s for (s,) in con.execute(query).fetchall()]
     listed: set[str] = set()
     for segment in segments:
