@@ -79,7 +79,7 @@ def print_platforms(played: list[str], built: dict[str, dict]) -> None:
     """Which platforms the sandbox played, and what each contributed to the run."""
     print(f"  platforms     {', '.join(played) or 'none'} served by the sandbox; "
           f"{', '.join(p for p in DEFAULT_PLATFORMS if p not in played) or 'none'} "
-          "not configured")  # fmt: skip
+          "left unconfigured")  # fmt: skip
     for platform in DEFAULT_PLATFORMS:
         ingested = {
             asset.split("/", 1)[1]: counts["loaded"]
