@@ -18,10 +18,10 @@ files_orders as (
 klaviyo_placed_orders as (
 
     select
-        coalesce(order_id, event_id) as klaviyo_order_id,
         profile_id,
         occurred_at,
-        try_cast(value as decimal(18, 2)) as value
+        coalesce(order_id, event_id) as klaviyo_order_id,
+        try_cast(value as decimal(18, 2)) as order_value
     from {{ ref('stg_klaviyo__events') }}
     where
         event_type = 'placed_order'
@@ -149,23 +149,26 @@ klaviyo as (
         klaviyo_placed_orders.occurred_at as ordered_at,
         -- the event carries no currency: the shop's one currency is implied
         cast(null as varchar) as currency,
-        coalesce(klaviyo_item_totals.subtotal_amount, klaviyo_placed_orders.value)
+        coalesce(klaviyo_item_totals.subtotal_amount, klaviyo_placed_orders.order_value)
             as subtotal_amount,
         -- the order's value is after discounts; its items are at list price
         greatest(
-            coalesce(klaviyo_item_totals.subtotal_amount - klaviyo_placed_orders.value, 0), 0
+            coalesce(
+                klaviyo_item_totals.subtotal_amount - klaviyo_placed_orders.order_value, 0
+            ),
+            0
         ) as discount_amount,
-        coalesce(klaviyo_placed_orders.value, klaviyo_item_totals.subtotal_amount)
+        coalesce(klaviyo_placed_orders.order_value, klaviyo_item_totals.subtotal_amount)
             as total_amount,
         cast(0 as decimal(18, 2)) as refunded_amount,
-        coalesce(klaviyo_placed_orders.value, klaviyo_item_totals.subtotal_amount)
+        coalesce(klaviyo_placed_orders.order_value, klaviyo_item_totals.subtotal_amount)
             as net_amount,
         'paid' as financial_status,
         false as is_refunded,
         false as is_cancelled,
         cast(null as timestamp) as cancelled_at,
         cast(null as timestamp) as refund_known_at,
-        coalesce(klaviyo_item_totals.subtotal_amount > klaviyo_placed_orders.value, false)
+        coalesce(klaviyo_item_totals.subtotal_amount > klaviyo_placed_orders.order_value, false)
             as has_discount,
         cast([] as varchar[]) as discount_codes
     from klaviyo_placed_orders

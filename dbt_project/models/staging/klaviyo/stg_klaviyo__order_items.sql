@@ -26,9 +26,9 @@ unnested as (
 
     select
         placed_orders.event_id,
-        coalesce(placed_orders.order_id, placed_orders.event_id) as klaviyo_order_id,
         placed_orders.profile_id,
         placed_orders.occurred_at as ordered_at,
+        coalesce(placed_orders.order_id, placed_orders.event_id) as klaviyo_order_id,
         unnest(cast(source.items as json[])) as item,
         generate_subscripts(cast(source.items as json[]), 1) as item_position
     from placed_orders
