@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     with running_sandbox(args.port, sandbox_args) as url:
         use_sandbox_for(url, args.platforms)  # inherited by `dagster dev` and its runs
         print(f"sandbox on {url}; Dagster UI on http://127.0.0.1:3000 (Ctrl-C stops both)")
-        workspace = str(PROJECT_ROOT / "workspace.yaml")
-        command = ["dagster", "dev", "-h", "127.0.0.1", "-p", "3000", "-w", workspace]
+        command = ["dagster", "dev", "-h", "127.0.0.1", "-p", "3000", "-m", "pipeline.definitions",
+                   "-d", str(PROJECT_ROOT)]  # fmt: skip
         try:
             # `dagster dev` lets a `.env` in its working directory override the environment,
             # which would undo the sandbox's settings: start it where no `.env` lives. The
