@@ -31,7 +31,7 @@ from sandbox.shop.simulator import StoreSpec, ensure_store
 from sandbox.shop.store import StoreView
 from sandbox.threaded_server import ThreadedServer
 
-SETUP_STORE = StoreSpec(seed=11, customers=300, start=date(2024, 1, 1), days=150)
+SETUP_STORE = StoreSpec(seed=11, customers=300, start=date(2024, 1, 1), days=90)
 KEY = "sandbox-key"
 ASSETS = [
     *shopify_assets,
