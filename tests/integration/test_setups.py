@@ -20,7 +20,7 @@ from pipeline.lib.ingest.warehouse import connect
 from tests.defs.ingest_helpers import metadata
 from tests.integration.setups_helpers import KEY, run_first_refresh, setup_sandbox, write_order_csv
 
-# A first refresh is a few hundred daily partitions of every asset plus a first training: about a
+# A first refresh is every daily partition of every asset plus a first training: about a
 # minute on an idle two-core machine, far more on a busy one.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 SEGMENT_PREFIX = "Foresight: "
