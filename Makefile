@@ -19,13 +19,14 @@ SANDBOX_ARGS ?=
 PLATFORMS ?= shopify,klaviyo,mailchimp
 SANDBOX_PORT ?= 8787
 
-.PHONY: help setup demo test lint dev bench clean import-csv erase backtest
+.PHONY: help setup demo test lint dev bench chaos clean import-csv erase backtest
 
 help:
 	@echo "make demo [PLATFORMS=shopify,mailchimp]  set up, start the sandbox store, run the daily job end to end, print a summary"
 	@echo "make test   set up and run every test and lint"
 	@echo "make dev    Dagster UI on http://127.0.0.1:3000 against a sandbox on port $(SANDBOX_PORT)"
 	@echo "make bench  benchmarks (generation, ingest, features, training, scoring)"
+	@echo "make chaos  the long crash matrix (every sync write and load statement crashed, then re-run)"
 	@echo "make clean  remove data/, instance storage and build artefacts"
 	@echo "make import-csv CSV=orders.csv [DATE_FORMAT='%d/%m/%Y']  import an order-history export"
 	@echo "make backtest CSV=orders.csv AS_OF=2025-03-03 [DATE_FORMAT=…] [HORIZONS=30,90,365]  score as of a past Monday, judge against what followed"
@@ -69,6 +70,9 @@ erase: setup
 bench: setup
 	$(RUN) python -m bench
 	$(RUN) python -m bench.models
+
+chaos: setup
+	$(RUN) python -m bench.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf data $(FORESIGHT_DAGSTER_STORAGE) dbt_project/target dbt_project/logs artefacts

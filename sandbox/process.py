@@ -19,7 +19,10 @@ from sandbox.context import DEFAULT_API_TOKEN
 
 @contextmanager
 def running_sandbox(port: int, sandbox_args: list[str]) -> Iterator[str]:
-    """Start the sandbox server and wait until it answers; stop it on the way out."""
+    """Start the sandbox server and wait until it answers; stop it on the way out.
+
+    Only an answer from the process started here counts: another process already on `port`
+    (whose answer would otherwise hand the run someone else's shop) stops the launch."""
     command = [sys.executable, "-m", "sandbox", "serve", "--port", str(port)]
     command += ["--data-dir", str(sandbox_data_dir()), *sandbox_args]
     process = subprocess.Popen(command)
@@ -30,10 +33,16 @@ def running_sandbox(port: int, sandbox_args: list[str]) -> Iterator[str]:
             if process.poll() is not None:
                 raise SystemExit(f"the sandbox exited with code {process.returncode}")
             try:
-                if requests.get(f"{url}/sandbox/health", timeout=1).ok:
-                    break
+                answer = requests.get(f"{url}/sandbox/health", timeout=1)
             except requests.ConnectionError:
-                pass
+                answer = None
+            if answer is not None and answer.ok:
+                if _answering_pid(answer) == process.pid:
+                    break
+                raise SystemExit(
+                    f"port {port} is held by another process (another sandbox or checkout?): "
+                    "stop it, or pass another port (make dev SANDBOX_PORT=...)"
+                )
             if time.monotonic() > deadline:
                 raise SystemExit("the sandbox did not start within 10 minutes")
             time.sleep(0.25)
@@ -41,6 +50,13 @@ def running_sandbox(port: int, sandbox_args: list[str]) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _answering_pid(answer: requests.Response) -> int | None:
+    try:
+        return answer.json().get("pid")
+    except ValueError:
+        return None
 
 
 DEFAULT_PLATFORMS = ("shopify", "klaviyo", "mailchimp")

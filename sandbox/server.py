@@ -7,6 +7,7 @@ view at `now`; the persistent platform state), `build_app` assembles the Starlet
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -77,7 +78,8 @@ def build_app(
     injector: dict[str, FaultInjector] = {}
 
     async def health(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        # The pid lets a launcher prove the answer comes from the process it started.
+        return JSONResponse({"status": "ok", "pid": os.getpid()})
 
     async def info(_: Request) -> JSONResponse:
         spec = ctx.view.spec

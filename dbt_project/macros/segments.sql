@@ -10,9 +10,9 @@
         cast(
             '0x' || left(md5(
                 {{ segment }} || ':' || {{ customer_id }} || ':'
-                || '{{ var("segment_holdout_salt", "foresight-holdout-v1") }}'
+                || '{{ var('segment_holdout_salt') }}'
             ), 8) as bigint
-        ) / 4294967296.0 < {{ var('segment_holdout_share', 0.10) }}
+        ) / 4294967296.0 < {{ var('segment_holdout_share') }}
     )
 {%- endmacro %}
 

@@ -20,6 +20,7 @@ from pipeline.lib.ingest.csv_orders import CsvOrdersError
 from pipeline.lib.ingest.warehouse import connect
 from pipeline.lib.modeling.training_run import RunConfig
 from pipeline.lib.settings import PROJECT_ROOT
+from pipeline.lib.shared_values import LABEL_HORIZONS_DAYS
 
 SHOWN = {
     "binary": ("roc_auc", "pr_auc", "log_loss", "top_decile_lift"),
@@ -52,8 +53,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--horizons",
         type=_horizons,
-        default=(30, 90, 365),
-        help="purchase,churn,cltv horizons in days (each 30, 90 or 365)",
+        default=(RunConfig.purchase_horizon, RunConfig.churn_horizon, RunConfig.cltv_horizon),
+        help=f"purchase,churn,cltv horizons in days (each one of {LABEL_HORIZONS_DAYS})",
     )
     parser.add_argument(
         "--out",

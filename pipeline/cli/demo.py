@@ -13,7 +13,6 @@ scoring; later demos run `daily_refresh`, re-pull it and must leave the warehous
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import warnings
@@ -22,6 +21,7 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 import requests
 
+from pipeline.cli.run_job import execute_job, materialization_metadata
 from pipeline.defs.partitions import HISTORY_START, partition_range_tags
 from pipeline.lib.ingest.warehouse import connect
 from pipeline.lib.settings import warehouse_path
@@ -44,23 +44,13 @@ def run_daily_refresh(job: str, first: date, last: date) -> dg.ExecuteInProcessR
     """The daily job over the partitions [first, last] as one run, recorded in the instance."""
     from pipeline.definitions import defs  # after the environment points at the platforms
 
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    return defs.resolve_job_def(job).execute_in_process(
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        tags=partition_range_tags(first.isoformat(), last.isoformat()),
+    return execute_job(
+        defs,
+        job,
         # A range run records every partition's materialisation; list them in the UI, not here.
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        raise_on_error=False,
+        tags=partition_range_tags(first.isoformat(), last.isoformat()),
     )
-
-
-def materialization_counts(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
-    counts = {}
-    for event in result.get_asset_materialization_events():
-        materialization = event.event_specific_data.materialization
-        metadata = {key: value.value for key, value in materialization.metadata.items()}
-        counts["/".join(materialization.asset_key.path)] = metadata
-    return counts
 
 
 def warehouse_counts() -> dict[str, int]:
@@ -170,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         f"days, clock at {info['now'][:10]}, seed {store['seed']}"
         + (f", faults injected {faults}" if faults else "")
     )
-    built = materialization_counts(result)
+    built = materialization_metadata(result)
     print_platforms(args.platforms, built)
     print(f"  {job:<13} partitions {HISTORY_START} to {last_day} in one run: "
           f"{'succeeded' if result.success else 'FAILED'} (run {result.run_id[:8]})")  # fmt: skip

@@ -27,6 +27,8 @@ from pipeline.lib.erasure.request import ErasureRequest, parse_redact_payload
 from pipeline.lib.erasure.run import ErasureError, MailchimpAudience, erase
 from pipeline.lib.ingest.raw_records import RAW_TABLES
 from pipeline.lib.ingest.warehouse import load_records
+from pipeline.lib.sync.ledger import SyncLedger
+from pipeline.lib.sync.records import Outcome
 from sandbox.context import SandboxContext
 from sandbox.mailchimp.api import mailchimp_routes
 from sandbox.threaded_server import ThreadedServer
@@ -406,3 +408,45 @@ def test_an_older_erasures_table_gains_the_mailchimp_column_and_keeps_its_rows(c
     rows = con.execute("select * from activation.erasures order by run_id").fetchall()
     assert rows[1] == (*old, 0)  # the added column comes last, at 0 for an old row
     assert rows[0][-3:] == (1, "new-run", 1)  # klaviyo_deletions, run_id, mailchimp_deletions
+
+
+def test_a_profile_our_sync_created_is_deleted_when_asked_by_customer_id(con):
+    # The sync created PSYNC for Ann; no Klaviyo ingest has loaded it yet.
+    con.execute(
+        f"update activation.sync_state set contact_id = 'PSYNC' where customer_id = '{ANN_ID}'"
+    )
+    klaviyo = FakeKlaviyo()
+    erase(con, ErasureRequest(customer_ids=(ANN_ID,)), klaviyo=klaviyo, run_id="r1", salt=SALT)
+    assert sorted(d["profile_id"] for d in klaviyo.deletions) == ["PANN", "PSYNC"]
+
+
+def test_the_mailchimp_member_of_a_former_address_is_deleted(con, mailchimp_ctx):
+    con.execute("drop table activation.sync_state")
+    ledger = SyncLedger(con, "mailchimp")
+    for run, address in (("r1", ANN_BEFORE), ("r2", ANN)):  # Ann changed her address
+        ok = [Outcome(ANN_ID, "ok", subscriber_hash(address))]
+        ledger.record(run, "set_properties", ok, hashes={ANN_ID: run})
+    with mailchimp_server(mailchimp_ctx) as audience:
+        upserts = map(MemberUpsert, [ANN, ANN_BEFORE])
+        assert all(o.ok for o in audience.client.upsert_members(audience.list_id, upserts))
+        result = erase(
+            con,
+            ErasureRequest(emails=(ANN,)),
+            klaviyo=None,
+            mailchimp=audience,
+            run_id="r3",
+            salt=SALT,
+        )
+        assert result.mailchimp_deletions == 2
+        assert not {subscriber_hash(ANN), subscriber_hash(ANN_BEFORE)} & members(audience)
+    assert not mentions(everything(con), subscriber_hash(ANN_BEFORE))
+
+
+def test_a_table_whose_name_needs_quoting_is_purged_too(con):
+    con.execute(f"""create table marts."segment export-v2" as select * from (values
+        ('{ANN_ID}', 'vip'), ('{BOB_ID}', 'vip')) as t(customer_id, segment)""")
+    result = erase(con, ErasureRequest(customer_ids=(ANN_ID,)), klaviyo=None, run_id="r", salt=SALT)
+    assert result.deleted_rows["marts.segment export-v2"] == 1
+    assert con.execute('select customer_id from marts."segment export-v2"').fetchall() == [
+        (BOB_ID,)
+    ]

@@ -79,7 +79,8 @@ def test_a_warehouse_held_by_another_process_fails_with_the_fix(tmp_path):
     message = str(error.value)
     assert str(path) in message
     assert f"PID {holder.pid}" in message
-    assert "read-only" in message and "run again" in message
+    # Opening it read-only is no way out: a read-only process blocks writers too.
+    assert "even a read-only one blocks writers" in message and "run again" in message
     with connect(path) as con:  # released with its holder
         con.execute("select 1")
 
@@ -203,3 +204,38 @@ def test_a_column_added_to_a_spec_is_added_to_the_table_and_filled(con):
     result = check(load_records(con, wider, [{"id": "b", "size": 4}], "run-2"))
     assert result.inserted == 1
     assert [(r["id"], r["size"]) for r in rows(con, "raw_test.things")] == [("a", 3), ("b", 4)]
+
+
+@pytest.mark.parametrize("batch_size", [1, 100])
+def test_an_older_copy_never_rolls_a_record_back(con, batch_size):
+    newer = profile("p1", "2024-04-01T00:00:00+00:00", email="new@example.com")
+    older = profile("p1", "2024-03-01T00:00:00+00:00", email="old@example.com")
+    load_records(con, PROFILES, [newer], "run-1")
+    # A slow snapshot delivers the older copy afterwards, alone and after the newer in a batch.
+    result = check(load_records(con, PROFILES, [older], "run-2"))
+    assert (result.updated, result.unchanged) == (0, 1)
+    check(load_records(con, PROFILES, [newer, older], "run-3", batch_size=batch_size))
+    [p1] = rows(con, "raw_klaviyo.profiles")
+    assert (p1["email"], p1["_run_id"]) == ("new@example.com", "run-1")
+
+
+@pytest.mark.parametrize(
+    ("total", "quarantined"), [("9999999999999999.99", 1), ("-1e16", 1), ("1e300", 1), ("12.5", 0)]
+)
+def test_an_absurd_total_is_quarantined_not_left_to_break_the_build(con, total, quarantined):
+    order = {
+        "id": "gid://shopify/Order/1",
+        "updatedAt": "2024-03-01T00:00:00Z",
+        "totalPriceSet": {"shopMoney": {"amount": total, "currencyCode": "EUR"}},
+    }
+    result = check(load_records(con, RAW_TABLES["shopify", "orders"], [order], "run-1"))
+    assert result.quarantined == quarantined
+    if quarantined:
+        [(reason,)] = con.execute("select reason from raw_shopify.orders_quarantine").fetchall()
+        assert reason.startswith("out-of-range amount")
+        return
+    # What is loaded always fits the staging cast.
+    (amount,) = con.execute(
+        "select cast(total as decimal(18, 2)) from raw_shopify.orders"
+    ).fetchone()
+    assert amount == Decimal("12.50")

@@ -13,7 +13,7 @@
     the walk below is a transitive closure over star-shaped edges, so it stays linear in the
     number of identities for person-sized components.
 -#}
-{%- set max_per_key = var('identity_max_identities_per_key', 10) -%}
+{%- set max_per_key = var('identity_max_identities_per_key') -%}
 
 with
 

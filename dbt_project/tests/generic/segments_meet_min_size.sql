@@ -30,6 +30,6 @@
         coalesce(sizes.members, 0) as members
     from expected
     left join sizes on expected.segment = sizes.segment
-    where coalesce(sizes.members, 0) < {{ var('segment_min_size', 20) }}
+    where coalesce(sizes.members, 0) < {{ var('segment_min_size') }}
 
 {% endtest %}

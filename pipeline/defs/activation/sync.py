@@ -151,8 +151,8 @@ def _run_sync(
         except BlastRadiusExceeded as error:
             blocked = str(error)
             context.log.error(blocked)
-            # Nothing was sent: record the plan that was blocked, for review.
-            result = sync(desired, destination, ledger, dry_run=True, **options)
+            # Only consent removals were sent: report them with the plan that was blocked.
+            result = error.result
         per_segment = segment_report(con, name, result)
     return _materialization(result, per_segment, session.stats, blocked)
 
@@ -177,7 +177,7 @@ def _materialization(
         "per_segment": dg.MetadataValue.json(per_segment),
         "blast_radius": dg.MetadataValue.json(result.blast_radius),
     }
-    if result.dry_run:
+    if result.dry_run or blocked:
         metadata["planned_diff"] = dg.MetadataValue.json(result.plan)
     if blocked:
         description = blocked

@@ -15,12 +15,12 @@ class ScoringConfig(dg.Config):
 
     as_of_date: str | None = None
     """Score the shop as it stood on this day (YYYY-MM-DD); default: the latest feature day."""
-    churn_high: float = 0.6
-    churn_medium: float = 0.3
-    purchase_high: float = 0.5
-    purchase_medium: float = 0.2
-    cltv_high_quantile: float = 0.8
-    cltv_medium_quantile: float = 0.5
+    churn_high: float = TierThresholds.churn_high
+    churn_medium: float = TierThresholds.churn_medium
+    purchase_high: float = TierThresholds.purchase_high
+    purchase_medium: float = TierThresholds.purchase_medium
+    cltv_high_quantile: float = TierThresholds.cltv_high_quantile
+    cltv_medium_quantile: float = TierThresholds.cltv_medium_quantile
 
 
 @dg.asset(

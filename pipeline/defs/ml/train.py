@@ -11,7 +11,7 @@ import dagster as dg
 from pipeline.defs.resources import WarehouseResource
 from pipeline.lib.modeling.estimators import ModelParams
 from pipeline.lib.modeling.report import markdown_image
-from pipeline.lib.modeling.steps import train_and_register
+from pipeline.lib.modeling.steps import CHAMPION_TOLERANCE, train_and_register
 from pipeline.lib.modeling.training_run import RunConfig
 from pipeline.lib.settings import artefacts_dir
 
@@ -25,20 +25,20 @@ class TrainingConfig(dg.Config):
 
     as_of_date: str | None = None
     """Train as the shop stood on this day (YYYY-MM-DD); default: the latest feature day."""
-    purchase_horizon_days: int = 30
-    churn_horizon_days: int = 90
-    cltv_horizon_days: int = 365
-    seed: int = 7
-    num_leaves: int = 15
-    max_depth: int = 4
+    purchase_horizon_days: int = RunConfig.purchase_horizon
+    churn_horizon_days: int = RunConfig.churn_horizon
+    cltv_horizon_days: int = RunConfig.cltv_horizon
+    seed: int = ModelParams.seed
+    num_leaves: int = ModelParams.num_leaves
+    max_depth: int = ModelParams.max_depth
     """Shallow trees keep per-customer reasons (TreeSHAP) affordable at a million customers."""
-    learning_rate: float = 0.1
-    n_estimators: int = 400
-    min_child_samples: int = 50
-    max_train_snapshots: int = 26
-    min_class_examples: int = 100
+    learning_rate: float = ModelParams.learning_rate
+    n_estimators: int = ModelParams.n_estimators
+    min_child_samples: int = ModelParams.min_child_samples
+    max_train_snapshots: int = RunConfig.max_train_snapshots
+    min_class_examples: int = RunConfig.min_class_examples
     """Fewer training examples in a label class than this: the task falls back to BTYD/rules."""
-    champion_tolerance: float = 0.02
+    champion_tolerance: float = CHAMPION_TOLERANCE
     """A challenger may be this much (relative) worse than the champion and still replace it."""
     fit_btyd_baseline: bool = True
 

@@ -4,11 +4,11 @@ Grain and meaning of each model are in its yml. dbt sources are named like the i
 keys (`[source, table]`), so lineage from raw tables to marts joins by itself. dbt runs as a
 subprocess that opens the same warehouse file, in the `duckdb` pool like every writer.
 
-Four sets of models, so that each runs as one step and the graph has no cycle between steps:
-everything upstream of the point-in-time features (rebuilt whole), `customer_features`
-(incremental, one daily partition per as-of date, the partition window passed as vars), what
-reads the features (labels, cohorts: what training reads), and what reads the ML scores
-(segments and their KPIs, after scoring).
+Four sets of models, named selectors in `dbt_project/selectors.yml`, so that each runs as one
+step and the graph has no cycle between steps: everything upstream of the point-in-time features
+(rebuilt whole), `customer_features` (incremental, one daily partition per as-of date, the
+partition window passed as vars), what reads the features (labels: what training reads), and
+what reads the ML scores (segments and their KPIs, after scoring).
 """
 
 import json
@@ -35,12 +35,6 @@ from pipeline.lib.settings import PROJECT_ROOT
 dbt_project = DbtProject(
     project_dir=PROJECT_ROOT / "dbt_project", profiles_dir=PROJECT_ROOT / "dbt_project"
 )
-
-# Unit tests check model logic against fixtures; `make test` runs them, runs do not.
-UNIT_TESTS = "resource_type:unit_test"
-FEATURES = "customer_features"
-SCORES = "source:ml+"  # everything reading the ML stage's tables
-
 
 # Marts are rebuilt by the daily refresh: a day and a bit without a build means it stopped.
 MARTS_FRESHNESS = dg.FreshnessPolicy.time_window(
@@ -107,7 +101,7 @@ def _imported_orders(warehouse: WarehouseResource) -> int:
         return con.execute("select count(*) from raw_files.orders").fetchone()[0] if found else 0
 
 
-@dbt_assets(name="dbt_core_models", exclude=f"{UNIT_TESTS} {FEATURES}+ {SCORES}", **_COMMON)
+@dbt_assets(name="dbt_core_models", selector="core_models", **_COMMON)
 def foresight_dbt_models(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
@@ -135,8 +129,7 @@ def foresight_dbt_models(
 
 @dbt_assets(
     name="dbt_customer_features",
-    select=FEATURES,
-    exclude=UNIT_TESTS,
+    selector="customer_features",
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     **_COMMON,
@@ -150,20 +143,15 @@ def foresight_dbt_features(
     yield from _build(context, dbt, warehouse, dbt_vars)
 
 
-@dbt_assets(
-    name="dbt_feature_readers",
-    select=f"{FEATURES}+",
-    exclude=f"{UNIT_TESTS} {FEATURES} {SCORES}",
-    **_COMMON,
-)
+@dbt_assets(name="dbt_feature_readers", selector="feature_readers", **_COMMON)
 def foresight_dbt_feature_readers(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
-    """Labels, cohorts and everything else that reads the features: rebuilt whole each run."""
+    """Labels and everything else that reads the features: rebuilt whole each run."""
     yield from _build(context, dbt, warehouse)
 
 
-@dbt_assets(name="dbt_score_readers", select=SCORES, exclude=UNIT_TESTS, **_COMMON)
+@dbt_assets(name="dbt_score_readers", selector="score_readers", **_COMMON)
 def foresight_dbt_score_readers(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):

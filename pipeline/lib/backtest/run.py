@@ -32,14 +32,12 @@ from pipeline.lib.modeling.steps import (
 )
 from pipeline.lib.modeling.training_run import RunConfig
 from pipeline.lib.settings import PROJECT_ROOT
+from pipeline.lib.shared_values import SNAPSHOT_ISODOW, SNAPSHOT_WEEKDAY_NAME
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 CSV_TABLE = ("files", "orders")
-# Unit tests check model logic, not this shop; what reads the ML scores (segments) is not needed.
-DBT_EXCLUDE = ("resource_type:unit_test", "source:ml+")
-# Feature snapshots older than the last four weeks exist only on this ISO weekday (dbt var
-# `feature_snapshot_isodow`), and training reads only those.
-SNAPSHOT_ISODOW = 1
+# Named in dbt_project/selectors.yml: all but what reads the ML scores, and no unit tests.
+DBT_SELECTOR = "before_scores"
 
 
 class BacktestError(RuntimeError):
@@ -72,12 +70,13 @@ class BacktestRun:
 
 
 def check_as_of(as_of: date) -> date:
-    """The backtest day must be a feature snapshot day (a Monday), since the shop is scored
-    from the features as of that day."""
+    """The backtest day must be a feature snapshot day (dbt var `feature_snapshot_isodow`),
+    since the shop is scored from the features as of that day and training reads only those."""
     if as_of.isoweekday() != SNAPSHOT_ISODOW:
         before = as_of - timedelta(days=(as_of.isoweekday() - SNAPSHOT_ISODOW) % 7)
         raise BacktestError(
-            f"as-of date {as_of} is a {as_of:%A}; feature snapshots are taken on Mondays: "
+            f"as-of date {as_of} is a {as_of:%A}; feature snapshots are taken on "
+            f"{SNAPSHOT_WEEKDAY_NAME}s: "
             f"use {before} or {before + timedelta(days=7)}"
         )
     return as_of
@@ -111,7 +110,7 @@ def run_dbt(config: BacktestConfig) -> None:
         "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
         "--target-path", str(config.folder / "dbt" / "target"),
         "--log-path", str(config.folder / "dbt" / "logs"),
-        "--exclude", *DBT_EXCLUDE,
+        "--selector", DBT_SELECTOR,
     ]  # fmt: skip
     done = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:

@@ -65,6 +65,28 @@ class RequestStats:
     throttled_seconds: float = 0.0
 
 
+class UncertainWriteError(ApiError):
+    """A write sent once whose answer was lost (dropped connection, 5xx, 429): it may or may not
+    have taken effect, so the caller must look before sending it again."""
+
+
+class _CredentialSafeSession(requests.Session):
+    """A `requests.Session` that drops every header carrying a registered secret when a redirect
+    leaves the host (requests itself only drops `Authorization`; Shopify's token header would
+    follow a redirect anywhere)."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def rebuild_auth(self, prepared_request, response) -> None:
+        super().rebuild_auth(prepared_request, response)
+        if self.should_strip_auth(response.request.url, prepared_request.url):
+            for name, value in list(prepared_request.headers.items()):
+                if any(secret in str(value) for secret in self.secrets):
+                    del prepared_request.headers[name]
+
+
 class _Transient(Exception):
     """A failure worth retrying: its plain description and the wait the server asked for."""
 
@@ -91,6 +113,7 @@ class ApiSession:
         max_attempts: int = 8,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
+        max_retry_after: float = 300.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -100,21 +123,46 @@ class ApiSession:
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.max_retry_after = max_retry_after
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.stats = RequestStats()
-        self.http = requests.Session()
-        self.http.headers["User-Agent"] = "foresight-pipeline"
         self._secrets: list[str] = []
+        self.http = _CredentialSafeSession(self._secrets)
+        self.http.headers["User-Agent"] = "foresight-pipeline"
 
     def add_secret(self, secret: str) -> None:
         """A value (an API key) to blank out of any error message this session words."""
         if secret:
             self._secrets.append(secret)
 
+    def credential(self, value: str) -> str:
+        """An API key or token as it may be sent: surrounding blanks (a trailing newline of a
+        mounted secret file) stripped, registered as a secret; one with a blank or control
+        character inside, or none at all, is refused naming the setting, never the value."""
+        key = (value or "").strip()
+        if not key or any(c.isspace() or not c.isprintable() for c in key):
+            problem = "is empty" if not key else "contains a space, line break or control character"
+            raise RejectedCredentialsError(
+                f"{self.platform}: the key in {self.credential_env} {problem}; check the setting"
+            )
+        self.add_secret(key)
+        return key
+
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """Send one request, retrying transient failures; the successful response."""
         return self._with_retries(lambda: self._send(method, url, kwargs))
+
+    def request_once(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """Send a write that is not safe to repeat (a create) exactly once; a transient failure
+        raises `UncertainWriteError` instead of re-sending it."""
+        try:
+            return self._send(method, url, kwargs)
+        except _Transient as failure:
+            raise UncertainWriteError(
+                f"{self.platform} did not confirm a write ({failure.reason}); it may have "
+                "taken effect"
+            ) from None
 
     def request_json(self, method: str, url: str, **kwargs: Any) -> Any:
         """`request`, then the decoded JSON body; a body cut short or garbled is retried too."""
@@ -170,10 +218,17 @@ class ApiSession:
         self, method: str, url: str, kwargs: dict[str, Any], *, signed: bool = False
     ) -> requests.Response:
         self.stats.requests += 1
+        unsendable = None
         try:
             response = self.http.request(method, url, timeout=self.timeout, **kwargs)
         except _TRANSIENT_ERRORS as exc:
             raise _Transient(_describe(exc)) from None
+        except requests.RequestException as exc:
+            unsendable = type(exc).__name__
+        if unsendable:
+            # Raised outside the handler so the original (whose text may quote a header, the
+            # key, or the URL) is not even chained as context: only its kind goes on.
+            raise ApiError(f"{self.platform}: the request could not be sent ({unsendable})")
         status = response.status_code
         if status == 429 or status >= 500:
             retry_after = _retry_after(response.headers.get("Retry-After"))
@@ -209,7 +264,8 @@ class ApiSession:
                     break
                 delay = self.backoff(number)
                 if failure.retry_after is not None:
-                    delay = max(delay, failure.retry_after)
+                    # Honoured up to a bound: a server asking for hours would stall the run.
+                    delay = max(delay, min(failure.retry_after, self.max_retry_after))
                 log.warning(
                     "%s: %s on attempt %d of %d; retrying in %.1f s",
                     self.platform,

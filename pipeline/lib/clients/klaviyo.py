@@ -68,7 +68,7 @@ class KlaviyoClient:
         # Accept the base with or without the /api prefix every endpoint lives under.
         self.api_url = base.removesuffix("/api")
         self.session = session or ApiSession("Klaviyo", "KLAVIYO_API_KEY")
-        self.session.add_secret(api_key)
+        api_key = self.session.credential(api_key)
         self.limiter = EndpointRateLimiter(KLAVIYO_TIERS, clock=clock, sleep=self.session.sleep)
         self._origin = urlsplit(self.api_url)[:2]
         self._headers = {
@@ -122,7 +122,12 @@ class KlaviyoClient:
         """Every resource of a collection, page by page; `operation` names its rate limit."""
         url: str | None = f"{self.api_url}{path}"
         query: dict[str, str] | None = params
+        visited: set[str] = set()
         while url is not None:
+            if url in visited:
+                # A repeated next link would read the same pages for ever.
+                raise ApiError(f"Klaviyo's next-page link for {path} repeats an earlier page")
+            visited.add(url)
             self.limiter.acquire(operation)
             body = self.session.request_json("GET", url, params=query, headers=self._headers)
             self.session.stats.pages += 1

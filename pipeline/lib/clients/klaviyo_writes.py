@@ -2,11 +2,11 @@
 
 Only calls that never touch consent are here. Profile properties go through bulk profile import
 jobs, which write attributes and custom properties and nothing else; the body is built without a
-`subscriptions` field, and bulk subscribe is never called (it would clear unsubscribes, DESIGN.md
-§7). List membership is not consent either: whoever calls `add_profiles_to_list` checks consent
-first (`marketing_consent`). Every call is paced by the client's token bucket per endpoint (see
-`klaviyo.KLAVIYO_TIERS`), so a sync does not provoke 429s; the ones that still happen are
-retried by `ApiSession`.
+`subscriptions` field, and bulk subscribe is never called (it would clear unsubscribes). List
+membership is not consent either: whoever calls `add_profiles_to_list` checks consent first
+(`marketing_consent`). Every call is paced by the client's token bucket per endpoint (see
+`klaviyo.KLAVIYO_TIERS`), so a sync does not provoke 429s; the ones that still happen are retried
+by `ApiSession`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from pipeline.lib.clients.http import ApiError, ApiSession
+from pipeline.lib.clients.http import ApiError, ApiSession, UncertainWriteError
 from pipeline.lib.clients.klaviyo import JSON_API, KlaviyoClient
 
 MAX_IMPORT_PROFILES = 10_000
@@ -128,6 +128,9 @@ class KlaviyoWriteClient(KlaviyoClient):
                     "page[size]": str(MAX_FILTER_VALUES),
                 }
                 for profile in self._collection("get_profiles", "/api/profiles", params):
+                    if not profile.get("id"):
+                        # Whose consent this is cannot be told: fail the batch, retry next run.
+                        raise ApiError("Klaviyo answered a profile without its id")
                     attributes = profile.get("attributes") or {}
                     marketing = ((attributes.get("subscriptions") or {}).get("email") or {}).get(
                         "marketing"
@@ -145,17 +148,30 @@ class KlaviyoWriteClient(KlaviyoClient):
         params = {"filter": f"equals(name,{json.dumps(name)})", "sort": "created"}
         for found in self._collection("get_lists", "/api/lists", params):
             if (found.get("attributes") or {}).get("name") == name:
+                if not found.get("id"):
+                    # Creating another would duplicate the list: fail, the re-run looks again.
+                    raise ApiError("Klaviyo answered a list without its id")
                 return found["id"]
         return None
 
     def ensure_list(self, name: str) -> str:
-        """The id of the list named `name`, created when missing."""
-        found = self.find_list(name)
-        if found is not None:
-            return found
+        """The id of the list named `name`, created when missing.
+
+        The create is never re-sent blindly: when its answer is lost, the list may exist, so
+        the next attempt looks for it first (a blind retry would make a second list)."""
         body = {"data": {"type": "list", "attributes": {"name": name}}}
         payload = json.dumps(body).encode()
-        return self._write("POST", "/api/lists", "create_list", payload)["data"]["id"]
+        attempt = 0
+        while (found := self.find_list(name)) is None:
+            attempt += 1
+            try:
+                created = self._write("POST", "/api/lists", "create_list", payload, once=True)
+                return created["data"]["id"]
+            except UncertainWriteError:
+                if attempt >= self.session.max_attempts:
+                    raise
+                self.session.wait(self.session.backoff(attempt), throttled=False)
+        return found
 
     def add_to_list(self, list_id: str, profile_ids: Sequence[str]) -> None:
         """Add up to 1,000 profiles to a list (adding a member again changes nothing)."""
@@ -169,6 +185,8 @@ class KlaviyoWriteClient(KlaviyoClient):
         """Every profile id on the list."""
         path = f"/api/lists/{list_id}/relationships/profiles"
         for member in self._collection("get_profile_ids_for_list", path, {"page[size]": "100"}):
+            if not member.get("id"):
+                raise ApiError("Klaviyo answered a list member without its id")
             yield member["id"]
 
     # -- privacy -----------------------------------------------------------------------------
@@ -202,13 +220,14 @@ class KlaviyoWriteClient(KlaviyoClient):
         path = f"/api/lists/{list_id}/relationships/profiles"
         self._write(method, path, operation, json.dumps(body).encode())
 
-    def _write(self, method: str, path: str, operation: str, payload: bytes) -> Any:
+    def _write(
+        self, method: str, path: str, operation: str, payload: bytes, *, once: bool = False
+    ) -> Any:
         self.limiter.acquire(operation)
         self.write_calls += 1
         headers = {**self._headers, "content-type": JSON_API}
-        response = self.session.request(
-            method, f"{self.api_url}{path}", data=payload, headers=headers
-        )
+        send = self.session.request_once if once else self.session.request
+        response = send(method, f"{self.api_url}{path}", data=payload, headers=headers)
         with response:
             # 202/204 answers of some write calls carry no body.
             return response.json() if response.content else None

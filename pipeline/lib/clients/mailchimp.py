@@ -78,11 +78,11 @@ class MailchimpClient(SegmentCalls):
     def __init__(
         self, api_url: str | None, api_key: str, session: ApiSession | None = None
     ) -> None:
+        self.session = session or ApiSession("Mailchimp", CREDENTIAL_ENV)
+        api_key = self.session.credential(api_key)
         base = (api_url or base_url_for_key(api_key)).rstrip("/")
         # Accept the base with or without the /3.0 prefix every endpoint lives under.
         self.api_url = base if base.endswith("/3.0") else f"{base}/3.0"
-        self.session = session or ApiSession("Mailchimp", CREDENTIAL_ENV)
-        self.session.add_secret(api_key)
         # HTTP Basic with any user name is the scheme Mailchimp documents for API keys.
         self._auth = ("foresight", api_key)
         self.write_calls = 0  # logical write requests (POST/PUT), whatever their retries

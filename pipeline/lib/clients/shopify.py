@@ -50,7 +50,7 @@ class ShopifyClient:
     ) -> None:
         self.graphql_url = graphql_url
         self.session = session or ApiSession("Shopify", "SHOPIFY_ACCESS_TOKEN")
-        self.session.add_secret(access_token)
+        access_token = self.session.credential(access_token)
         self._headers = {"X-Shopify-Access-Token": access_token, "Accept": "application/json"}
 
     def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -116,7 +116,7 @@ class ShopifyClient:
                 yield self._complete(spec, edge["node"])
             if not connection["pageInfo"]["hasNextPage"]:
                 return
-            after = connection["pageInfo"]["endCursor"]
+            after = _next_cursor(connection["pageInfo"], after, spec.connection)
 
     def _complete(self, spec: Entity, node: dict[str, Any]) -> dict[str, Any]:
         """The node with each nested connection flattened to a list, fetching any later pages."""
@@ -144,7 +144,7 @@ class ShopifyClient:
             items += [edge["node"] for edge in page["edges"]]
             if not page["pageInfo"]["hasNextPage"]:
                 return items
-            after = page["pageInfo"]["endCursor"]
+            after = _next_cursor(page["pageInfo"], after, conn.name)
 
     def _throttle_wait(self, answer: dict[str, Any], attempt: int) -> float:
         cost = (answer.get("extensions") or {}).get("cost") or {}
@@ -193,3 +193,12 @@ def _utc(moment: datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _next_cursor(page_info: dict[str, Any], after: str | None, name: str) -> str:
+    """The cursor of the next page; one equal to the current page's (or none) would read the
+    same page for ever."""
+    cursor = page_info.get("endCursor")
+    if not cursor or cursor == after:
+        raise ApiError(f"Shopify's next-page cursor for {name} repeats the current page")
+    return cursor

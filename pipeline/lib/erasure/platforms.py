@@ -18,7 +18,9 @@ from pipeline.lib.clients.mailchimp import MailchimpClient, subscriber_hash
 from pipeline.lib.erasure.request import ErasureRequest
 from pipeline.lib.erasure.resolve import Person, existing_tables
 
-SYNC_STATE = "activation.sync_state"
+# The sync's tables that name a destination's contacts: the latest per customer, and every
+# one it ever acknowledged or sent (a profile it created, a member under a former address).
+SYNC_CONTACT_TABLES = ("activation.sync_state", "activation.sync_contact_ids")
 
 
 @dataclass
@@ -56,12 +58,12 @@ def delete_mailchimp_members(
 ) -> int:
     """Delete every Mailchimp member of the person for good; how many Mailchimp held.
 
-    The members are those of the person's emails (the requested ones among them) and those our
-    sync acknowledged for them, which also covers an address they have since changed. A member
+    The members are those of the person's emails (the requested ones among them) and every one
+    our sync recorded for them, which also covers an address they have since changed. A member
     Mailchimp does not hold (404) counts nothing: there was nothing of theirs to delete.
     """
     members = {subscriber_hash(email) for email in person.emails}
-    members |= _synced_members(con, person)
+    members |= synced_contact_ids(con, "mailchimp", person.customer_ids)
     if not members:
         return 0
     list_id = mailchimp.list_id
@@ -70,13 +72,20 @@ def delete_mailchimp_members(
     )
 
 
-def _synced_members(con: duckdb.DuckDBPyConnection, person: Person) -> set[str]:
-    """The subscriber hashes the Mailchimp sync recorded for the person's customer ids."""
-    if not person.customer_ids or SYNC_STATE not in existing_tables(con):
-        return set()
-    rows = con.execute(
-        f"select distinct contact_id from {SYNC_STATE} where destination = 'mailchimp' "
-        "and contact_id is not null and customer_id in (select unnest(?::varchar[]))",
-        [sorted(person.customer_ids)],
-    ).fetchall()
-    return {contact_id for (contact_id,) in rows}
+def synced_contact_ids(
+    con: duckdb.DuckDBPyConnection, destination: str, customer_ids: set[str]
+) -> set[str]:
+    """Every contact id (Klaviyo profile id, Mailchimp subscriber hash) the sync of
+    `destination` recorded for `customer_ids`."""
+    tables = existing_tables(con)
+    found: set[str] = set()
+    for table in SYNC_CONTACT_TABLES:
+        if not customer_ids or table not in tables:
+            continue
+        rows = con.execute(
+            f"select distinct contact_id from {table} where destination = ? "
+            "and contact_id is not null and customer_id in (select unnest(?::varchar[]))",
+            [destination, sorted(customer_ids)],
+        ).fetchall()
+        found |= {contact_id for (contact_id,) in rows}
+    return found

@@ -63,14 +63,16 @@ def purge(con: duckdb.DuckDBPyConnection, person: Person) -> dict[str, int]:
         deleted: dict[str, int] = {}
         for table, columns in _tables(con).items():
             count = 0
+            # Quoted: a table named by a later stage may hold any character.
+            target = ".".join(_quote(part) for part in table.split(".", 1))
             by_column = _column_predicate(table, columns)
             if by_column:
-                (n,) = con.execute(f"delete from {table} where {by_column}").fetchall()[0]
+                (n,) = con.execute(f"delete from {target} where {by_column}").fetchall()[0]
                 count += n
             sweep = _sweep_predicate(columns, email_pattern, id_pattern)
             if sweep:
                 params = {k: v for k, v in (("emails", email_pattern), ("ids", id_pattern)) if v}
-                (n,) = con.execute(f"delete from {table} where {sweep}", params).fetchall()[0]
+                (n,) = con.execute(f"delete from {target} where {sweep}", params).fetchall()[0]
                 count += n
             if count:
                 deleted[table] = count

@@ -4,7 +4,8 @@ Grain: one `ErasureResult` (and one `activation.erasures` row) per request, i.e.
 
 For each request:
 1. resolve every identifier of the person (`erasure_resolve`);
-2. file Klaviyo's data-privacy deletion for each of their profiles (by email when the warehouse
+2. file Klaviyo's data-privacy deletion for each of their profiles, those our sync created
+   included (by email when the warehouse
    knows no profile) and permanently delete their Mailchimp members (`erasure_platforms`), first,
    so that a failing call leaves the warehouse untouched and a re-run repeats the whole erasure;
 3. in one transaction, delete their rows from every table (`erasure_purge`) and record the
@@ -40,6 +41,7 @@ from pipeline.lib.erasure.platforms import (
     MailchimpAudience,
     delete_mailchimp_members,
     file_klaviyo_deletions,
+    synced_contact_ids,
 )
 from pipeline.lib.erasure.purge import purge
 from pipeline.lib.erasure.request import ErasureRequest
@@ -94,6 +96,8 @@ def erase(
         [request_id],
     ).fetchall()
     person = resolve(con, request)
+    # Profiles our sync created may not be ingested yet: only the sync's ledger knows them.
+    person.klaviyo_profile_ids |= synced_contact_ids(con, "klaviyo", person.customer_ids)
     result = ErasureResult(
         identities=len(person.identity_keys),
         repeated=bool(previous),

@@ -5,6 +5,9 @@ The full record is always kept as JSON; the typed columns here are the few that 
 and dbt staging need directly. Records become canonical JSON text in Arrow batches
 (`record_batches`); extraction and validation are DuckDB SQL over that text (`staging_sql`), so a
 batch is checked in one vectorised pass, not in a Python loop.
+
+About 300 lines on purpose: the table specs and the SQL that validates against them change
+together, and a reader checks a column's spec against its validation rule in one file.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class Column:
     path: str
     type: str
     required: bool = False
+    max_abs: float | None = None
+    """A number whose absolute value reaches this is quarantined as out of range."""
 
     def __post_init__(self) -> None:
         if self.type not in COLUMN_TYPES:
@@ -48,6 +53,15 @@ class Column:
     def label(self) -> str:
         """The source field's own name, as quarantine reasons quote it ("$value", "updatedAt")."""
         return self.path.rsplit(".", 1)[-1]
+
+
+# Money is stored as decimal(18, 2) downstream, which holds less than 1e16: a larger amount is
+# no real order, and letting it through would fail that cast in every later build.
+MAX_AMOUNT = 1e16
+
+
+def _amount(name: str, path: str, required: bool = False) -> Column:
+    return Column(name, path, "double", required, MAX_AMOUNT)
 
 
 @dataclass(frozen=True)
@@ -131,7 +145,7 @@ RAW_TABLES: dict[tuple[str, str], RecordSpec] = {
         _ts("processed_at", "processedAt"),
         _ts("cancelled_at", "cancelledAt"),
         Column("customer_id", "customer.id", "varchar"),
-        Column("total", "totalPriceSet.shopMoney.amount", "double", required=True),
+        _amount("total", "totalPriceSet.shopMoney.amount", required=True),
         Column("currency", "totalPriceSet.shopMoney.currencyCode", "varchar"),
         Column("test", "test", "boolean"),
         identifiers=(Identifier("shopify", "id"), _SHOPIFY_CUSTOMER, _EMAIL),
@@ -155,7 +169,7 @@ RAW_TABLES: dict[tuple[str, str], RecordSpec] = {
         _ts("occurred_at", "attributes.datetime", True),
         Column("metric_id", "relationships.metric.data.id", "varchar"),
         Column("profile_id", "relationships.profile.data.id", "varchar"),
-        Column("value", "attributes.event_properties.$value", "double"),
+        _amount("value", "attributes.event_properties.$value"),
         mode="insert_once",
         identifiers=(Identifier("klaviyo", "relationships.profile.data.id"),),
     ),
@@ -168,7 +182,7 @@ RAW_TABLES: dict[tuple[str, str], RecordSpec] = {
         [
             Column("customer_id", "customer_id", "varchar", required=True),
             _ts("ordered_at", "ordered_at", True),
-            Column("total", "total", "double", required=True),
+            _amount("total", "total", required=True),
             Column("email", "email", "varchar"),
             Column("currency", "currency", "varchar"),
             Column("quantity", "quantity", "bigint"),
@@ -250,6 +264,9 @@ def staging_sql(spec: RecordSpec, source: str) -> str:
             checks.append(
                 f"case when _raw_{i} is not null and {column.name} is null then {problem} end"
             )
+        if column.max_abs is not None:
+            problem = _literal(f"out-of-range {column.label} (|value| >= {column.max_abs:g})")
+            checks.append(f"case when abs({column.name}) >= {column.max_abs!r} then {problem} end")
     return f"""
         select _ord, {", ".join(c.name for c in columns)},
             coalesce(_error, nullif(concat_ws('; ', {", ".join(checks)}), '')) as _reason

@@ -75,7 +75,8 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
         who = f"{holder['program']}, PID {holder['pid']}" if holder else "another process"
         raise WarehouseLockedError(
             f"The warehouse {path} is open in another program ({who}). Close that notebook / "
-            "duckdb CLI session, or open it read-only (duckdb -readonly), then run again."
+            "duckdb CLI session (even a read-only one blocks writers; analyse a copy of the "
+            "file instead), then run again."
         ) from exc
     try:
         yield con
@@ -244,7 +245,8 @@ def _quarantine(
 def _write(
     con: duckdb.DuckDBPyConnection, spec: RecordSpec, run_id: str, loaded_at: datetime
 ) -> tuple[int, int]:
-    """Write the last good copy of each key in the batch; returns (inserted, updated).
+    """Write the newest good copy of each key in the batch; returns (inserted, updated).
+    A copy older than the one held is left out (counted as unchanged).
 
     Changed rows are updated by MERGE; new keys are appended by an anti-join INSERT, which DuckDB
     writes as whole compressed row groups (MERGE's insert branch and INSERT OR IGNORE measured
@@ -252,18 +254,27 @@ def _write(
     """
     key = spec.key.name
     names = [c.name for c in spec.all_columns]
+    # With an `updated_at`, the newest copy wins, within the batch and against what is held: a
+    # slow bulk snapshot or an overlapping backfill must not roll a record back.
+    versioned = "updated_at" in names
+    newest = "updated_at desc nulls last, _ord desc" if versioned else "_ord desc"
     latest = f"""select {", ".join(names)}, record
         from (
             select * from {_STAGE} where _reason is null
-            qualify row_number() over (partition by {key} order by _ord desc) = 1
+            qualify row_number() over (partition by {key} order by {newest}) = 1
         ) join {_BATCH_VIEW} using (_ord)"""
     stamps = {"loaded_at": loaded_at, "run_id": run_id}
     updated = 0
     if spec.mode == "merge":
         changes = ", ".join(f"{n} = s.{n}" for n in [*names[1:], "record"])
+        not_older = (
+            "and (s.updated_at is null or t.updated_at is null or s.updated_at >= t.updated_at)"
+            if versioned
+            else ""
+        )
         (updated,) = con.execute(
             f"""merge into {spec.name} as t using ({latest}) as s on t.{key} = s.{key}
-            when matched and t.record::varchar <> s.record then
+            when matched and t.record::varchar <> s.record {not_older} then
                 update set {changes}, _loaded_at = $loaded_at, _run_id = $run_id""",
             stamps,
         ).fetchone()

@@ -1,7 +1,8 @@
 """Model datasets: `marts.customer_features` joined to `marts.customer_labels`, and time splits.
 
 Grain of every frame here: one row per (customer_id, as_of_date). Training uses the weekly
-(Monday) snapshots only, so the daily rows of the last four weeks do not outweigh history.
+snapshots only (dbt var `feature_snapshot_isodow`), so the daily rows of the last four weeks do
+not outweigh history.
 
 The split is a rolling origin, never random across time. For a label with horizon h:
 - test is the latest snapshot D_test whose window [D_test, D_test + h) is fully observed;
@@ -19,7 +20,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-HORIZONS = (30, 90, 365)
+from pipeline.lib.shared_values import LABEL_HORIZONS_DAYS, SNAPSHOT_ISODOW
+
+HORIZONS = LABEL_HORIZONS_DAYS
 CATEGORIES = ("coffee", "tea", "equipment", "gifts")
 
 NUMERIC_FEATURES = [
@@ -56,7 +59,7 @@ def load_training_frame(
     con: duckdb.DuckDBPyConnection, until: date, *, weekly_only: bool = True
 ) -> pd.DataFrame:
     """Features ⨝ labels for every labelled snapshot before `until` (the run's as-of date)."""
-    weekly = "and isodow(f.as_of_date) = 1" if weekly_only else ""
+    weekly = f"and isodow(f.as_of_date) = {SNAPSHOT_ISODOW}" if weekly_only else ""
     frame = con.execute(
         f"""select f.*, {", ".join(f"l.{c}" for c in LABEL_COLUMNS)}
         from marts.customer_features as f

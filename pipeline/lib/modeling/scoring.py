@@ -22,6 +22,12 @@ from pipeline.lib.modeling.baselines import Btyd
 from pipeline.lib.modeling.datasets import CATEGORIES
 from pipeline.lib.modeling.estimators import TrainedModel, expected_days_to_next_order
 from pipeline.lib.modeling.explain import top_reasons
+from pipeline.lib.shared_values import (
+    CHURN_HIGH_MIN_PROBABILITY,
+    CHURN_MEDIUM_MIN_PROBABILITY,
+    PURCHASE_HIGH_MIN_PROBABILITY,
+    PURCHASE_MEDIUM_MIN_PROBABILITY,
+)
 
 SCORES = "ml.customer_scores"
 SOURCE_RANK = {"rules": 0, "btyd": 1, "lightgbm": 2}
@@ -29,12 +35,13 @@ SOURCE_RANK = {"rules": 0, "btyd": 1, "lightgbm": 2}
 
 @dataclass(frozen=True)
 class TierThresholds:
-    """Probability cut-offs for churn/purchase tiers; CLTV tiers by the day's quantiles."""
+    """Probability cut-offs for churn/purchase tiers (by default the segments' cut-offs, so a
+    profile's tier matches its segment); CLTV tiers by the day's quantiles."""
 
-    churn_high: float = 0.6
-    churn_medium: float = 0.3
-    purchase_high: float = 0.5
-    purchase_medium: float = 0.2
+    churn_high: float = CHURN_HIGH_MIN_PROBABILITY
+    churn_medium: float = CHURN_MEDIUM_MIN_PROBABILITY
+    purchase_high: float = PURCHASE_HIGH_MIN_PROBABILITY
+    purchase_medium: float = PURCHASE_MEDIUM_MIN_PROBABILITY
     cltv_high_quantile: float = 0.8
     cltv_medium_quantile: float = 0.5
 

@@ -41,6 +41,9 @@ from pipeline.lib.modeling.report import task_plots, write_report
 from pipeline.lib.modeling.scoring import SCORES, TierThresholds, score, write_scores
 from pipeline.lib.modeling.training_run import RunConfig, TaskResult, train_all
 
+# A challenger may be this much (relative) worse than the champion and still replace it.
+CHAMPION_TOLERANCE = 0.02
+
 SCORED_TASKS = ("churn", "purchase", "cltv")
 
 
@@ -82,7 +85,7 @@ def train_and_register(
     config: RunConfig,
     artefacts: Path,
     as_of: date | None = None,
-    tolerance: float = 0.02,
+    tolerance: float = CHAMPION_TOLERANCE,
 ) -> TrainingSummary:
     began = datetime.now()
     as_of = as_of or latest_feature_date(con)

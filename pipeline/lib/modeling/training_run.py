@@ -33,15 +33,20 @@ from pipeline.lib.modeling.estimators import (
     typical_gap,
 )
 from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics, interval_coverage
+from pipeline.lib.shared_values import (
+    CHURN_HORIZON_DAYS,
+    CLTV_HORIZON_DAYS,
+    PURCHASE_HORIZON_DAYS,
+)
 
 
 @dataclass(frozen=True)
 class RunConfig:
     """Everything a training run depends on besides the data."""
 
-    purchase_horizon: int = 30
-    churn_horizon: int = 90
-    cltv_horizon: int = 365
+    purchase_horizon: int = PURCHASE_HORIZON_DAYS
+    churn_horizon: int = CHURN_HORIZON_DAYS
+    cltv_horizon: int = CLTV_HORIZON_DAYS
     params: ModelParams = field(default_factory=ModelParams)
     max_train_snapshots: int = 26
     max_train_rows: int = 400_000

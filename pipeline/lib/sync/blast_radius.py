@@ -10,7 +10,7 @@ What counts as a change: adds, and removes of people who left a segment. Not cou
 - property writes: scores and `scored_at` move every day for everyone; tier and segment moves
   that matter for targeting show up as list membership changes anyway;
 - consent removals: taking someone who can no longer be marketed to off a list is always
-  allowed (DESIGN.md §4), so it is never held back.
+  allowed (consent always wins), so it is never held back.
 Exempt: the very first sync (nothing acknowledged yet), and a group's first sync (no members
 acknowledged yet), since everything is new then. A group whose change is below `min_changes`
 people never blocks: a handful of moves in a small segment is a large share but no blast.
@@ -24,7 +24,12 @@ from pipeline.lib.sync.plan import AcknowledgedState, SyncPlan
 
 
 class BlastRadiusExceeded(RuntimeError):
-    """A live sync would change more than the allowed share of contacts or of a group."""
+    """A live sync would change more than the allowed share of contacts or of a group.
+
+    `result` is set by the sync that raised it: what it had sent by then (consent removals).
+    """
+
+    result = None
 
 
 @dataclass(frozen=True)

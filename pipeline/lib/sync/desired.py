@@ -16,6 +16,9 @@ Per customer:
   next best category, expected next order date, model version and `scored_at` of the latest
   scoring run. Probabilities are rounded to 3 decimals and CLTV to cents, so noise in the last
   digits of a re-scored model does not rewrite every profile.
+People erased since the marts were built (their salted hashes in `activation.erasures`) are
+left out: the sync never writes an erased person back to a platform.
+
 The holdout segments are a separate property from `foresight_segments` so a marketer who
 targets "foresight_segments contains vip" on the platform cannot mail the control group.
 """
@@ -26,6 +29,7 @@ from collections.abc import Iterator
 
 import duckdb
 
+from pipeline.lib.erasure.keys import erased_keys, identifier_hash, normalise_email
 from pipeline.lib.sync.records import DesiredContact
 
 PREFIX = "foresight_"
@@ -65,9 +69,36 @@ def read_desired_state(con: duckdb.DuckDBPyConnection, destination: str) -> list
     if with_scores:
         _check_score_columns(con)
     contact_id = CONTACT_ID_COLUMNS.get(destination)
+    erased = _erased_hashes(con)
     rows = con.execute(_query(with_scores, contact_id))
     names = [d[0] for d in rows.description]
-    return list(_contacts(rows, names, with_scores))
+    return [
+        contact
+        for contact in _contacts(rows, names, with_scores)
+        if not (erased and _is_erased(contact, destination, erased))
+    ]
+
+
+def _erased_hashes(con: duckdb.DuckDBPyConnection) -> tuple[set[str], str] | None:
+    """The identifier hashes of erased people and their salt, or None when nobody was erased."""
+    keys = erased_keys(con)
+    if keys is None:
+        return None
+    return set(keys.hashes.column("key_hash").to_pylist()), keys.salt
+
+
+def _is_erased(contact: DesiredContact, destination: str, erased: tuple[set[str], str]) -> bool:
+    # A person erased after the marts were built, or by an identifier the purge could not
+    # reach, is still in them: the sync must not write them back to a platform.
+    hashes, salt = erased
+    email = normalise_email(contact.email)
+    if email and identifier_hash("email", email, salt) in hashes:
+        return True
+    return bool(
+        destination == "klaviyo"
+        and contact.contact_id
+        and identifier_hash("klaviyo", contact.contact_id, salt) in hashes
+    )
 
 
 def _query(with_scores: bool, contact_id: str | None) -> str:
@@ -144,5 +175,5 @@ def _check_score_columns(con: duckdb.DuckDBPyConnection) -> None:
     if missing:
         raise ValueError(
             f"{SCORES_TABLE} lacks the columns the sync needs: {', '.join(missing)} "
-            "(see the table contract in DESIGN.md §3)"
+            "(it is written by the scoring asset `ml/customer_scores`: re-run scoring)"
         )

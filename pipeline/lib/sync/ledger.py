@@ -3,10 +3,16 @@
 Tables (schema `activation`), keyed so a re-run converges:
 - `sync_state`: one row per destination × customer — the destination's contact id and the hash
   of the properties it last acknowledged.
-- `sync_memberships`: one row per destination × group × customer for memberships *we* added:
-  `pending` from just before the add is sent until it is acknowledged (`added`). A crash in
-  between leaves `pending`, which counts as ours (so it can be removed) but not as confirmed (so
-  the add is re-sent; adding a member twice changes nothing).
+- `sync_memberships`: one row per destination × group × customer for memberships *we* added
+  (or may have added): `pending` from just before the add is sent until it is acknowledged
+  (`added`); `removing` from just before a removal is sent until it is acknowledged (then the
+  row goes). A crash in between leaves `pending` or `removing`, which counts as ours (so it can
+  be removed) but not as confirmed (so a wanted add is re-sent; adding a member twice changes
+  nothing). A row is only ever dropped once the destination confirmed the member is not there
+  (removal acknowledged) or this very run journaled the add and then did not send it.
+- `sync_contact_ids`: one row per destination × customer × contact id ever acknowledged or sent
+  (a profile our sync created, a Mailchimp member under an address since changed), kept so an
+  erasure can delete every contact of the person on the platform, not only the latest.
 - `sync_ledger`: one row per run × contact × action (× target group) with its outcome (`ok`,
   `error`, `skipped`) and plain-language error; customer ids only, never emails.
 
@@ -37,6 +43,9 @@ create table if not exists {SCHEMA}.sync_memberships (
     destination varchar not null, group_name varchar not null, customer_id varchar not null,
     contact_id varchar, status varchar not null, updated_at timestamp not null,
     run_id varchar not null, primary key (destination, group_name, customer_id));
+create table if not exists {SCHEMA}.sync_contact_ids (
+    destination varchar not null, customer_id varchar not null, contact_id varchar not null,
+    first_seen_at timestamp not null, primary key (destination, customer_id, contact_id));
 create table if not exists {SCHEMA}.sync_ledger (
     run_id varchar not null, destination varchar not null, customer_id varchar not null,
     action varchar not null, target varchar not null, outcome varchar not null,
@@ -88,6 +97,20 @@ class SyncLedger:
                 on conflict do nothing""",
                 [self.destination, group, _now(), run_id],
             )
+            self._remember_contact_ids()
+
+    def mark_removing(self, group: str, members: Sequence[Member], run_id: str) -> None:
+        """Record removals about to be sent: until acknowledged, the membership is unconfirmed
+        (the member may or may not still be in the group)."""
+        batch = pa.table({"customer_id": _strings([m.customer_id for m in members])})
+        with self._transaction(batch):
+            self.con.execute(
+                f"""update {SCHEMA}.sync_memberships
+                set status = 'removing', updated_at = ?, run_id = ?
+                where destination = ? and group_name = ?
+                  and customer_id in (select customer_id from {_BATCH})""",
+                [_now(), run_id, self.destination, group],
+            )
 
     def record(
         self,
@@ -120,6 +143,7 @@ class SyncLedger:
                 from {_BATCH}""",
                 common | {"action": action},
             )
+            self._remember_contact_ids()
             if action == "set_properties":
                 self._acknowledge_properties(common)
             elif action == "add_to_group":
@@ -131,6 +155,16 @@ class SyncLedger:
                       and customer_id in (select customer_id from {_BATCH} where outcome = 'ok')""",
                     {k: common[k] for k in ("destination", "group")},
                 )
+
+    def _remember_contact_ids(self) -> None:
+        """Keep every contact id of the batch (`_sync_batch`), for erasure."""
+        self.con.execute(
+            f"""insert into {SCHEMA}.sync_contact_ids
+            select distinct ?, customer_id, contact_id, ? from {_BATCH}
+            where contact_id is not null
+            on conflict do nothing""",
+            [self.destination, _now()],
+        )
 
     def _acknowledge_properties(self, params: dict) -> None:
         self.con.execute(
@@ -144,8 +178,9 @@ class SyncLedger:
         )
 
     def _acknowledge_adds(self, params: dict) -> None:
-        # Confirmed adds become `added`; skipped ones were never sent, so they are not ours.
-        # Failed ones stay `pending`: the call may have reached the destination.
+        # Confirmed adds become `added`. A skipped add was not sent, so the row goes, but only
+        # if this run journaled it: an older pending row may be an add that reached the
+        # destination before a crash. Failed ones stay: the call may have reached it.
         self.con.execute(
             f"""update {SCHEMA}.sync_memberships as m
             set status = 'added', contact_id = coalesce(b.contact_id, m.contact_id),
@@ -158,8 +193,9 @@ class SyncLedger:
         self.con.execute(
             f"""delete from {SCHEMA}.sync_memberships
             where destination = $destination and group_name = $group and status = 'pending'
+              and run_id = $run
               and customer_id in (select customer_id from {_BATCH} where outcome = 'skipped')""",
-            {k: params[k] for k in ("destination", "group")},
+            {k: params[k] for k in ("destination", "group", "run")},
         )
 
     @contextmanager

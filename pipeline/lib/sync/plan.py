@@ -78,8 +78,10 @@ class SyncPlan:
 
 
 def build_plan(desired: Iterable[DesiredContact], state: AcknowledgedState) -> SyncPlan:
-    """Diff `desired` against `state`. A duplicate customer id or unusable properties raise
-    `ValueError`; a contact with neither email nor contact id is rejected (skipped, reported)."""
+    """Diff `desired` against `state`. A duplicate customer id raises `ValueError` (the desired
+    state itself is broken); a contact with unusable properties is rejected as an error and one
+    with neither email nor contact id is skipped, both reported, while their memberships are
+    still planned: one bad row never holds back anyone else, nor its own consent removals."""
     plan = SyncPlan(contacts=0)
     adds: dict[str, list[Member]] = defaultdict(list)
     removes: dict[str, list[Member]] = defaultdict(list)
@@ -96,14 +98,9 @@ def build_plan(desired: Iterable[DesiredContact], state: AcknowledgedState) -> S
                 Outcome(contact.customer_id, "skipped", error="no email and no contact id")
             )
         else:
-            properties = canonical_properties(contact.customer_id, contact.properties)
-            digest = properties_hash(properties)
-            if digest != known_hash:
-                plan.property_writes.append(
-                    PropertyWrite(
-                        contact.customer_id, contact.email, contact_id, properties, digest
-                    )
-                )
+            write = _property_write(contact, contact_id, known_hash, plan.rejected)
+            if write is not None:
+                plan.property_writes.append(write)
         member = Member(contact.customer_id, contact.email, contact_id)
         for group in sorted(contact.segments):
             ours = state.memberships.get(group, {}).get(contact.customer_id)
@@ -128,6 +125,22 @@ def build_plan(desired: Iterable[DesiredContact], state: AcknowledgedState) -> S
     plan.adds = {g: sorted(m, key=_key) for g, m in sorted(adds.items())}
     plan.removes = {g: sorted(m, key=_key) for g, m in sorted(removes.items())}
     return plan
+
+
+def _property_write(
+    contact: DesiredContact, contact_id: str | None, known_hash: str | None, rejected: list
+) -> PropertyWrite | None:
+    """The write `contact` needs, or None when nothing changed or its properties are unusable
+    (then an error outcome naming the property joins `rejected`)."""
+    try:
+        properties = canonical_properties(contact.customer_id, contact.properties)
+    except ValueError as error:
+        rejected.append(Outcome(contact.customer_id, "error", contact_id, str(error)))
+        return None
+    digest = properties_hash(properties)
+    if digest == known_hash:
+        return None
+    return PropertyWrite(contact.customer_id, contact.email, contact_id, properties, digest)
 
 
 def summarize(plan: SyncPlan, sample_size: int = 20) -> dict:

@@ -1,10 +1,13 @@
 """One sync run: plan against the ledger, check the blast radius, send the changes batch by batch.
 
-Order of work: removals first (so a person who lost consent leaves our lists before anything
-else happens), then properties (which also create missing profiles and learn their ids), then
-adds. Every batch is recorded in the ledger as soon as the destination answers, so a crash loses
-at most the batch in flight, and a re-run picks up exactly what is left. A dry run stops after
-planning: it returns the planned diff and touches neither the destination nor the ledger.
+Order of work: consent removals first, even when the blast-radius check then blocks the rest
+(a person who lost consent leaves our lists before anything else happens), then the other
+removals, then properties (which also create missing profiles and learn their ids), then
+adds. Every add and removal is journaled in the ledger before it is sent and every batch is
+recorded as soon as the destination answers, so after a crash at any point the ledger still
+knows every membership the destination may hold, and a re-run picks up exactly what is left.
+A dry run stops after planning: it returns the planned diff and touches neither the
+destination nor the ledger.
 """
 
 from __future__ import annotations
@@ -16,11 +19,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipeline.lib.clients.http import ApiError, RejectedCredentialsError
-from pipeline.lib.sync.blast_radius import BlastRadiusPolicy, check_blast_radius
+from pipeline.lib.sync.blast_radius import (
+    BlastRadiusExceeded,
+    BlastRadiusPolicy,
+    check_blast_radius,
+)
 from pipeline.lib.sync.destinations import Destination
 from pipeline.lib.sync.ledger import SyncLedger
-from pipeline.lib.sync.plan import build_plan, summarize
-from pipeline.lib.sync.records import DesiredContact, Outcome
+from pipeline.lib.sync.plan import SyncPlan, build_plan, summarize
+from pipeline.lib.sync.records import DesiredContact, Member, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +62,8 @@ def sync(
 ) -> SyncResult:
     """Bring `destination` to the desired state, sending only what the ledger lacks.
 
-    Raises `BlastRadiusExceeded` (before any call) when a live sync would change too much.
+    Raises `BlastRadiusExceeded` when a live sync would change too much: by then only the
+    consent removals were sent, and the exception's `result` counts them.
     `sample_size` rows of the plan go into `SyncResult.plan` (customer ids, never emails).
     """
     policy = policy or BlastRadiusPolicy()
@@ -68,17 +76,23 @@ def sync(
             plan, state, replace(policy, allow_large_change=True)
         )
         return result
-    result.blast_radius = check_blast_radius(plan, state, policy)
     calls_before = destination.write_calls
+    consent, other_removes = _split_consent_removals(plan)
+    # Consent removals go out before the blast-radius check: nothing may hold them back.
+    _send_removals(consent, destination, ledger, result)
+    try:
+        result.blast_radius = check_blast_radius(plan, state, policy)
+    except BlastRadiusExceeded as blocked:
+        result.blast_radius = check_blast_radius(
+            plan, state, replace(policy, allow_large_change=True)
+        )
+        result.write_calls = destination.write_calls - calls_before
+        blocked.result = result
+        raise
     if plan.rejected:
         ledger.record(result.run_id, "set_properties", plan.rejected)
         _record(result, plan.rejected)
-
-    for group, members in plan.removes.items():
-        for batch in _batches(members, destination.group_batch_size):
-            outcomes = _send(batch, lambda b, g=group: destination.remove_from_group(g, b))
-            ledger.record(result.run_id, "remove_from_group", outcomes, group=group)
-            _record(result, outcomes, sent=len(batch))
+    _send_removals(other_removes, destination, ledger, result)
 
     learned: dict[str, str] = {}
     for batch in _batches(plan.property_writes, destination.property_batch_size):
@@ -111,6 +125,34 @@ def sync(
         result.write_calls,
     )
     return result
+
+
+def _split_consent_removals(
+    plan: SyncPlan,
+) -> tuple[dict[str, list[Member]], dict[str, list[Member]]]:
+    """The plan's removals as (consent removals, every other removal), per group."""
+    consent: dict[str, list[Member]] = {}
+    others: dict[str, list[Member]] = {}
+    for group, members in plan.removes.items():
+        lost = plan.consent_removals.get(group, set())
+        consent[group] = [m for m in members if m.customer_id in lost]
+        others[group] = [m for m in members if m.customer_id not in lost]
+    return consent, others
+
+
+def _send_removals(
+    removes: dict[str, list[Member]],
+    destination: Destination,
+    ledger: SyncLedger,
+    result: SyncResult,
+) -> None:
+    """Remove `removes` batch by batch, journaled in the ledger before each call."""
+    for group, members in removes.items():
+        for batch in _batches(members, destination.group_batch_size):
+            ledger.mark_removing(group, batch, result.run_id)
+            outcomes = _send(batch, lambda b, g=group: destination.remove_from_group(g, b))
+            ledger.record(result.run_id, "remove_from_group", outcomes, group=group)
+            _record(result, outcomes, sent=len(batch))
 
 
 def _send(batch: Sequence, call: Callable[[Sequence], list[Outcome]]) -> list[Outcome]:

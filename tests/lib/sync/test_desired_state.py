@@ -7,6 +7,7 @@ from datetime import date, datetime
 import duckdb
 import pytest
 
+from pipeline.lib.erasure.keys import SALT_ENV, ensure_table, identifier_hash, salt_fingerprint
 from pipeline.lib.sync.desired import read_desired_state, scores_available
 
 CUSTOMERS = [
@@ -133,3 +134,21 @@ def test_a_scores_table_missing_a_contract_column_is_a_clear_error(con):
     add_scores(con, [score_row("c1", date(2024, 8, 29), 0.2, "m1")], drop="cltv_tier")
     with pytest.raises(ValueError, match="lacks the columns the sync needs: cltv_tier"):
         read_desired_state(con, "klaviyo")
+
+
+def test_a_person_erased_since_the_marts_were_built_is_left_out(con, monkeypatch):
+    monkeypatch.setenv(SALT_ENV, "test-salt")
+    ensure_table(con)
+    erased = [
+        identifier_hash("email", "one@example.com", "test-salt"),
+        identifier_hash("klaviyo", "P4", "test-salt"),
+    ]
+    con.execute(
+        "insert into activation.erasures (request_id, source, identifier_hashes, "
+        "salt_fingerprint, requested_at, processed_at, deleted_rows, klaviyo_deletions, run_id) "
+        "values ('r', 'test', ?, ?, now(), now(), '{}', 0, 'run')",
+        [erased, salt_fingerprint("test-salt")],
+    )
+    con.execute("update marts.customers set klaviyo_profile_id = 'P4' where customer_id = 'c4'")
+    assert [c.customer_id for c in read_desired_state(con, "klaviyo")] == ["c2", "c3"]
+    assert [c.customer_id for c in read_desired_state(con, "mailchimp")] == ["c2", "c3", "c4"]

@@ -112,10 +112,17 @@ def test_a_pending_add_is_resent_when_wanted_and_removed_when_not():
 def test_bad_input_is_a_clear_error_or_a_reported_skip():
     with pytest.raises(ValueError, match="c001 appears twice"):
         build_plan([contact(1), contact(1)], AcknowledgedState())
-    with pytest.raises(ValueError, match="property 'nested' is a dict"):
-        build_plan([contact(1, nested={"a": 1})], AcknowledgedState())
-    with pytest.raises(ValueError, match="property 'score' is inf"):
-        build_plan([contact(1, score=float("inf"))], AcknowledgedState())
+    # An unusable property fails its own row, naming it; the person's memberships still count.
+    bad = [contact(1, "vip", nested={"a": 1}), contact(2, score=float("inf")), contact(3)]
+    plan = build_plan(bad, AcknowledgedState())
+    assert [(o.customer_id, o.status) for o in plan.rejected] == [
+        ("c001", "error"),
+        ("c002", "error"),
+    ]
+    assert "property 'nested' is a dict" in plan.rejected[0].error
+    assert "property 'score' is inf" in plan.rejected[1].error
+    assert [w.customer_id for w in plan.property_writes] == ["c003"]
+    assert [m.customer_id for m in plan.adds["vip"]] == ["c001"]
     nobody = DesiredContact("c009", None, None, True, {}, frozenset({"vip"}))
     plan = build_plan([nobody], AcknowledgedState())
     assert [(o.customer_id, o.status, o.error) for o in plan.rejected] == [

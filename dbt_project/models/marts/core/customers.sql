@@ -2,12 +2,12 @@
     Contact and consent fields are the current state (activation must honour the latest
     consent). Order, lifecycle and engagement fields use only records before `as_of_date`.
 -#}
-{%- set new_days = var('lifecycle_new_days', 30) -%}
-{%- set at_risk_days = var('lifecycle_at_risk_days', 90) -%}
-{%- set lapsed_days = var('lifecycle_lapsed_days', 180) -%}
-{%- set churned_days = var('lifecycle_churned_days', 365) -%}
-{%- set loyal_min_orders = var('lifecycle_loyal_min_orders', 3) -%}
-{%- set window_days = var('engagement_window_days', 90) -%}
+{%- set new_days = var('lifecycle_new_days') -%}
+{%- set at_risk_days = var('lifecycle_at_risk_days') -%}
+{%- set lapsed_days = var('lifecycle_lapsed_days') -%}
+{%- set churned_days = var('lifecycle_churned_days') -%}
+{%- set loyal_min_orders = var('lifecycle_loyal_min_orders') -%}
+{%- set window_days = var('engagement_window_days') -%}
 
 with
 
@@ -222,9 +222,9 @@ scored as (
             when lifetime_orders >= {{ loyal_min_orders }} then 'loyal'
             else 'active'
         end as lifecycle_stage,
-        {{ var('engagement_weight_purchase', 5) }} * engagement_orders
-        + {{ var('engagement_weight_click', 3) }} * engagement_clicks
-        + {{ var('engagement_weight_open', 1) }} * engagement_opens as engagement_score
+        {{ var('engagement_weight_purchase') }} * engagement_orders
+        + {{ var('engagement_weight_click') }} * engagement_clicks
+        + {{ var('engagement_weight_open') }} * engagement_opens as engagement_score
     from joined
 
 ),
@@ -234,8 +234,8 @@ final as (
     select
         *,
         case
-            when engagement_score >= {{ var('engagement_high_min_score', 10) }} then 'high'
-            when engagement_score >= {{ var('engagement_medium_min_score', 3) }} then 'medium'
+            when engagement_score >= {{ var('engagement_high_min_score') }} then 'high'
+            when engagement_score >= {{ var('engagement_medium_min_score') }} then 'medium'
             else 'low'
         end as engagement_band
     from scored

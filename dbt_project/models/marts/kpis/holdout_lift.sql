@@ -7,7 +7,7 @@
     Intervals are normal approximations: the difference of two proportions for conversion,
     Welch's difference of means for revenue per member.
 -#}
-{%- set z = var('kpi_ci_z', 1.96) -%}
+{%- set z = var('kpi_ci_z') -%}
 
 with
 

@@ -3,7 +3,7 @@
     (non-holdout) members while they were members, how they responded, and the orders that
     followed an email within `kpi_conversion_days` days.
 -#}
-{%- set conversion_days = var('kpi_conversion_days', 7) -%}
+{%- set conversion_days = var('kpi_conversion_days') -%}
 
 with
 
@@ -38,7 +38,7 @@ core_segments as (
 
 windows as (
 
-    select unnest([{{ var('kpi_windows_days', [30, 90]) | join(', ') }}]) as window_days
+    select unnest([{{ var('kpi_windows_days') | join(', ') }}]) as window_days
 
 ),
 

@@ -1,4 +1,4 @@
-{%- set staff_tags = var('staff_customer_tags', ['staff']) -%}
+{%- set staff_tags = var('staff_customer_tags') -%}
 
 with
 

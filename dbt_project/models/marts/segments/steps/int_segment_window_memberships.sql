@@ -16,7 +16,7 @@ as_of as (
 
 windows as (
 
-    select unnest([{{ var('kpi_windows_days', [30, 90]) | join(', ') }}]) as window_days
+    select unnest([{{ var('kpi_windows_days') | join(', ') }}]) as window_days
 
 ),
 
