@@ -89,7 +89,8 @@ def test_each_setup_runs_the_daily_job_end_to_end(tmp_path, setup):
         print(f"{setup}: first_refresh in {seconds:.1f}s; {counts}")
         assert all(rows > 0 for rows in counts.values()), counts
         with connect(warehouse, read_only=True) as con:
-            sources = {s for (s,) in con.execute("select distinct source_system from marts.orders")}
+            query = "select distinct source_system from marts.orders"
+            sources = {s for (s,) in con.execute(query).fetchall()}
         assert sources == order_sources
         for platform, table in (("shopify", "customers"), ("klaviyo", "profiles")):
             status = metadata(result, platform, table)
