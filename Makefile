@@ -19,17 +19,18 @@ SANDBOX_ARGS ?=
 PLATFORMS ?= shopify,klaviyo,mailchimp
 SANDBOX_PORT ?= 8787
 
-.PHONY: help setup demo test lint dev bench chaos clean import-csv erase backtest
+.PHONY: help setup demo next-day test lint dev bench chaos clean import-csv erase backtest
 
 help:
 	@echo "make demo [PLATFORMS=shopify,mailchimp]  set up, start the sandbox store, run the daily job end to end, print a summary"
+	@echo "make next-day  after a demo: move the sandbox clock one day on and run that day only"
 	@echo "make test   set up and run every test and lint"
 	@echo "make dev    Dagster UI on http://127.0.0.1:3000 against a sandbox on port $(SANDBOX_PORT)"
 	@echo "make bench  benchmarks (generation, ingest, features, training, scoring)"
 	@echo "make chaos  the long crash matrix (every sync write and load statement crashed, then re-run)"
 	@echo "make clean  remove data/, instance storage and build artefacts"
 	@echo "make import-csv CSV=orders.csv [DATE_FORMAT='%d/%m/%Y']  import an order-history export"
-	@echo "make backtest CSV=orders.csv AS_OF=2025-03-03 [DATE_FORMAT=…] [HORIZONS=30,90,365]  score as of a past Monday, judge against what followed"
+	@echo "make backtest CSV=orders.csv AS_OF=2025-03-03 [DATE_FORMAT=…] [HORIZONS=30,90,365]  score as of a past day, judge against what followed"
 	@echo "make erase REQUEST=request.txt [SANDBOX=1]  erase the people a request names (GDPR / CCPA) in the configured platforms"
 
 $(ROOT)/.tools/bin/uv:
@@ -43,6 +44,9 @@ setup: $(UV)
 
 demo: setup
 	$(RUN) python -m pipeline.cli.demo --port $(SANDBOX_PORT) --platforms $(PLATFORMS) $(SANDBOX_ARGS)
+
+next-day: setup
+	$(RUN) python -m pipeline.cli.demo --next-day --port $(SANDBOX_PORT) --platforms $(PLATFORMS) $(SANDBOX_ARGS)
 
 lint: setup
 	$(RUN) ruff check .
@@ -60,7 +64,7 @@ import-csv: setup
 	$(RUN) python -m pipeline.cli.import_csv "$(CSV)" $(if $(DATE_FORMAT),--date-format "$(DATE_FORMAT)")
 
 backtest: setup
-	@test -n "$(CSV)" -a -n "$(AS_OF)" || { echo "usage: make backtest CSV=path/to/orders.csv AS_OF=YYYY-MM-DD (a Monday) [DATE_FORMAT='%d/%m/%Y'] [HORIZONS=30,90,365]"; exit 2; }
+	@test -n "$(CSV)" -a -n "$(AS_OF)" || { echo "usage: make backtest CSV=path/to/orders.csv AS_OF=YYYY-MM-DD [DATE_FORMAT='%d/%m/%Y'] [HORIZONS=30,90,365]"; exit 2; }
 	$(RUN) python -m pipeline.cli.backtest "$(CSV)" --as-of "$(AS_OF)" $(if $(DATE_FORMAT),--date-format "$(DATE_FORMAT)") $(if $(HORIZONS),--horizons "$(HORIZONS)")
 
 erase: setup
@@ -68,6 +72,7 @@ erase: setup
 	$(RUN) python -m pipeline.cli.erase "$(REQUEST)" $(if $(SANDBOX),--sandbox --port $(SANDBOX_PORT) $(SANDBOX_ARGS))
 
 bench: setup
+	$(RUN) python -m bench.stages
 	$(RUN) python -m bench
 	$(RUN) python -m bench.models
 

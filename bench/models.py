@@ -25,7 +25,8 @@ import pandas as pd
 from bench.model_speed import time_scoring, time_training
 from bench.truth_scores import customer_people, truth_scores
 from pipeline.lib.ingest.warehouse import connect
-from pipeline.lib.modeling.datasets import CATEGORIES, load_scoring_frame, load_training_frame
+from pipeline.lib.modeling.categories import OTHER
+from pipeline.lib.modeling.datasets import load_scoring_frame, load_training_frame
 from pipeline.lib.modeling.estimators import tasks
 from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics
 from pipeline.lib.modeling.steps import latest_feature_date
@@ -50,7 +51,10 @@ def ceiling(result: TaskResult, truth: pd.DataFrame) -> pd.Series:
     h, name = result.task.horizon, result.task.name
     column = {"purchase": f"p_order_{h}", "churn": f"p_no_order_{h}", "cltv": f"revenue_{h}"}
     if name == "category":
-        return truth.set_index("customer_id")["top_category"].map(CATEGORIES.index)
+        # The truth's favourite as one of the model's classes (a category it lacks is `other`).
+        index = {category: i for i, category in enumerate(result.model.classes)}
+        top = truth.set_index("customer_id")["top_category"]
+        return top.map(lambda category: index.get(category, index.get(OTHER)))
     return truth.set_index("customer_id")[column[name]]
 
 

@@ -2,9 +2,11 @@
 
     python -m sandbox serve    [store args] [--now DATE] [--port P] [--faults SPEC]
     python -m sandbox truth    --out FILE.parquet [store args] [--now DATE]
+    python -m sandbox export-csv --out FILE.csv [store args] [--now DATE]
     python -m sandbox generate [store args]
 
-Store args: --customers N --start DATE --days D --seed S --dirt RATE. The store is generated on
+Store args: --shape NAME --customers N --start DATE --days D --seed S --dirt RATE (--days
+defaults to the shape's history length). The store is generated on
 first use under --data-dir (default data/sandbox) and reused afterwards; so is the platform state
 that clients write, so a second run talks to the same shop.
 """
@@ -22,6 +24,8 @@ import uvicorn
 from sandbox.context import DEFAULT_API_TOKEN
 from sandbox.faults import FaultSpec, FaultSpecError
 from sandbox.server import SandboxClockError, build_app, open_sandbox, resolve_now
+from sandbox.shop.csv_export import write_order_csv
+from sandbox.shop.shapes import DEFAULT_SHAPE, SHAPES, shape_named
 from sandbox.shop.simulator import StoreSpec, ensure_store
 from sandbox.shop.store import StoreView
 from sandbox.shop.truth import write_truth
@@ -29,9 +33,15 @@ from sandbox.threaded_server import HOST
 
 
 def _store_args(parser: argparse.ArgumentParser, with_now: bool = True) -> None:
+    parser.add_argument(
+        "--shape",
+        choices=tuple(SHAPES),
+        default=DEFAULT_SHAPE,
+        help="; ".join(f"{name}: {shape.description}" for name, shape in SHAPES.items()),
+    )
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--start", type=date.fromisoformat, default=date(2024, 1, 1))
-    parser.add_argument("--days", type=int, default=730)
+    parser.add_argument("--days", type=int, default=None, help="default: the shape's history")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dirt", type=float, default=0.02, help="share of dirty records")
     parser.add_argument("--data-dir", type=Path, default=Path("data/sandbox"))
@@ -45,7 +55,11 @@ def _store_args(parser: argparse.ArgumentParser, with_now: bool = True) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the Shopify and Klaviyo emulators")
     _store_args(serve)
@@ -61,16 +75,25 @@ def _parser() -> argparse.ArgumentParser:
     truth = commands.add_parser("truth", help="export each customer's true future as Parquet")
     _store_args(truth)
     truth.add_argument("--out", type=Path, required=True)
+    export = commands.add_parser("export-csv", help="write the shop's order history as a CSV")
+    _store_args(export)
+    export.add_argument("--out", type=Path, required=True)
     generate = commands.add_parser("generate", help="generate the store file and report its size")
     _store_args(generate, with_now=False)
     return parser
 
 
 def _spec(args: argparse.Namespace) -> StoreSpec:
-    if args.customers < 1 or args.days < 1:
+    days = shape_named(args.shape).default_days if args.days is None else args.days
+    if args.customers < 1 or days < 1:
         raise ValueError("--customers and --days must be positive")
     return StoreSpec(
-        seed=args.seed, customers=args.customers, start=args.start, days=args.days, dirt=args.dirt
+        seed=args.seed,
+        customers=args.customers,
+        start=args.start,
+        days=days,
+        dirt=args.dirt,
+        shape=args.shape,
     )
 
 
@@ -87,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
             view = StoreView(ensure_store(spec, args.data_dir / "stores"), now)
             rows = write_truth(view, str(args.out))
             print(f"wrote the truth about {rows} customers as of {now:%Y-%m-%d} to {args.out}")
+        elif args.command == "export-csv":
+            now = resolve_now(spec, args.now)
+            view = StoreView(ensure_store(spec, args.data_dir / "stores"), now)
+            rows = write_order_csv(view, args.out)
+            print(f"wrote {rows} orders placed before {now:%Y-%m-%d} to {args.out}")
         else:
             faults = FaultSpec.parse(args.faults, seed=args.seed)
             ctx = open_sandbox(spec, args.data_dir, args.now, args.rate_limit_scale, args.api_key)

@@ -21,27 +21,32 @@ from sandbox.context import DEFAULT_API_TOKEN, SandboxContext
 from sandbox.faults import FaultInjector, FaultSpec
 from sandbox.klaviyo.api import klaviyo_routes
 from sandbox.mailchimp.api import mailchimp_routes
-from sandbox.shop.simulator import StoreSpec, ensure_store
+from sandbox.shop.simulator import FUTURE_DAYS, StoreSpec, ensure_store
 from sandbox.shop.store import StoreView
 from sandbox.shopify.api import shopify_routes
 from sandbox.state import SandboxState
 
 
 class SandboxClockError(ValueError):
-    """A `now` outside the store's observed history."""
+    """A `now` outside what the store simulated."""
 
 
 def resolve_now(spec: StoreSpec, now: datetime | None) -> datetime:
-    """The sandbox clock: by default the day after the history; must lie within the history."""
+    """The sandbox clock: by default the day after the history.
+
+    It may advance past the history into the simulated future (up to `FUTURE_DAYS` beyond it),
+    revealing one more day of orders, events and consent changes for every day it moves, so a
+    real daily cycle can be run against the store.
+    """
     start = datetime.combine(spec.start, datetime.min.time())
-    end = datetime.combine(spec.end, datetime.min.time())
+    simulated_until = datetime.combine(spec.simulated_until, datetime.min.time())
     if now is None:
-        return end
-    if not start < now <= end:
+        return datetime.combine(spec.end, datetime.min.time())
+    if not start < now <= simulated_until:
         raise SandboxClockError(
-            f"--now {now:%Y-%m-%d} is outside this store's history ({spec.start} to {spec.end}); "
-            "the simulated future beyond it exists only to be revealed by a later clock "
-            "within the history, so choose a date in that range or a longer --days"
+            f"--now {now:%Y-%m-%d} is outside what this store simulated ({spec.start} to "
+            f"{spec.simulated_until}: its {spec.days} days of history and {FUTURE_DAYS} days of "
+            "future); choose a date in that range"
         )
     return now
 

@@ -16,22 +16,28 @@
     )
 {%- endmacro %}
 
-{#- The categories with a lover segment: every feature category unless
-    `segment_lover_categories` names fewer. -#}
-{% macro lover_categories() -%}
-    {{ return(var('segment_lover_categories', var('feature_categories', []))) }}
+{#- The categories with a lover segment, as SQL naming a set: the shop's own categories
+    (`shop_categories`, derived from what it sells) unless `segment_lover_categories` lists
+    them. The names come from the data, so the `category` family's segments
+    (`<category>_lovers`) are known only when the models run, never here. -#}
+{% macro lover_categories_sql() -%}
+    {%- set listed = var('segment_lover_categories', none) -%}
+    {%- if listed is none -%}
+        (select category from {{ ref('shop_categories') }})
+    {%- elif listed | length == 0 -%}
+        (select null)
+    {%- else -%}
+        ('{{ listed | join("', '") }}')
+    {%- endif -%}
 {%- endmacro %}
 
-{#- The names of the category lover segments, one per lover category. -#}
-{% macro lover_segments() -%}
-    {%- set names = [] -%}
-    {%- for category in lover_categories() -%}
-        {%- do names.append(category ~ '_lovers') -%}
-    {%- endfor -%}
-    {{ return(names) }}
+{#- Whether a segment name is a category lover segment (`<category>_lovers`). -#}
+{% macro is_lover_segment(segment) -%}
+    suffix({{ segment }}, '_lovers')
 {%- endmacro %}
 
-{#- Every segment of the core set, by family; the segment marts accept no other names. -#}
+{#- Every segment of the core set with a fixed name, by family; the segment marts accept no
+    other names except category lovers (`is_lover_segment`). -#}
 {% macro segment_families() -%}
     {{ return({
         'value': ['vip', 'high_value_at_risk'],
@@ -42,7 +48,7 @@
         'lifecycle': ['new_customers', 'active', 'lapsed_win_back', 'replenishment_due'],
         'engagement': ['inactive_subscribers'],
         'intent': ['cart_abandoners', 'checkout_abandoners'],
-        'category': lover_segments(),
+        'category': [],
     }) }}
 {%- endmacro %}
 

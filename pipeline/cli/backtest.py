@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--as-of",
         required=True,
         type=date.fromisoformat,
-        help="score the shop as it stood on this Monday (YYYY-MM-DD)",
+        help="score the shop as it stood on this day (YYYY-MM-DD), any day inside the data",
     )
     parser.add_argument("--date-format", help='strftime format of ordered_at, e.g. "%%d/%%m/%%Y"')
     parser.add_argument(
@@ -66,7 +66,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _row(name: str, entry: dict) -> str:
-    head = f"{name:<9} {entry['horizon_days']:>4}d  {entry['scored_by']:<12}"
+    window = f"{entry['window']['from']}..{entry['window']['to']}"
+    head = f"{name:<9} {entry['horizon_days']:>4}d  {window}  {entry['scored_by']:<12}"
     if not entry["evaluated"]:
         return f"{head} not evaluated: {entry['reason']}"
     metrics = entry["metrics"]

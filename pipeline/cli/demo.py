@@ -6,22 +6,29 @@ default all three; the others are left unconfigured, as in a shop without them, 
 holds. Extra arguments go to `python -m sandbox serve` (e.g. `--customers 50000 --faults
 429=0.1`). The sandbox runs as its own process on 127.0.0.1, as a real platform is its own
 service, and stops at the end whatever happens. The first demo backfills the whole history in one
-run (single-run backfill policy), as `first_refresh`, which also trains the first models before
-scoring; later demos run `daily_refresh`, re-pull it and must leave the warehouse unchanged.
+pass (each partitioned stage one range run, see `staged_run`), as `first_refresh`, which also
+trains the first models before scoring; later demos run `daily_refresh`, re-pull it and must
+leave the warehouse unchanged. `--next-day` (`make next-day`) moves the sandbox clock one day
+past the last demo's and runs `daily_refresh` for that one new day. Steps print as they run.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+import uuid
 import warnings
 from datetime import date, datetime, timedelta
 
 import dagster as dg
 import requests
 
-from pipeline.cli.run_job import execute_job, materialization_metadata
+from pipeline.cli.demo_clock import DemoClockError, record_clock, sandbox_clock_args
+from pipeline.cli.progress import printed_progress
+from pipeline.cli.run_job import materialization_metadata
+from pipeline.cli.staged_run import CombinedResult, run_in_stages
 from pipeline.defs.partitions import HISTORY_START, partition_range_tags
 from pipeline.lib.ingest.warehouse import connect
 from pipeline.lib.settings import warehouse_path
@@ -40,17 +47,37 @@ def models_registered() -> bool:
         return bool(found) and con.execute("select count(*) from ml.model_runs").fetchone()[0] > 0
 
 
-def run_daily_refresh(job: str, first: date, last: date) -> dg.ExecuteInProcessResult:
-    """The daily job over the partitions [first, last] as one run, recorded in the instance."""
+def run_daily_refresh(job: str, first: date, last: date) -> CombinedResult:
+    """The daily job over the partitions [first, last], recorded in the instance: one run for
+    one day; for a range, its partitioned stages as range runs and the rest once (see
+    `staged_run`), so a first load does not plan every asset for every day."""
     from pipeline.definitions import defs  # after the environment points at the platforms
 
-    return execute_job(
-        defs,
-        job,
-        # A range run records every partition's materialisation; list them in the UI, not here.
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        tags=partition_range_tags(first.isoformat(), last.isoformat()),
-    )
+    if os.environ.get("DAGSTER_HOME"):
+        instance = dg.DagsterInstance.get()
+    else:
+        instance = dg.DagsterInstance.ephemeral()
+    tags = partition_range_tags(first.isoformat(), last.isoformat())
+
+    def execute(job_def, keys, run_tags, label):
+        run_id = str(uuid.uuid4())
+        if label:
+            print(f"  {label}", flush=True)
+        with printed_progress(instance, run_id):
+            return job_def.execute_in_process(
+                instance=instance,
+                run_id=run_id,
+                asset_selection=keys,
+                tags=run_tags,
+                # The printed progress names the steps; Dagster's own log stays for the UI.
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                raise_on_error=False,
+            )
+
+    job_def = defs.resolve_job_def(job)
+    if first == last:
+        return CombinedResult([execute(job_def, None, tags, "")])
+    return CombinedResult(run_in_stages(job_def, tags, execute))
 
 
 def warehouse_counts() -> dict[str, int]:
@@ -137,22 +164,36 @@ def main(argv: list[str] | None = None) -> int:
         help="the platforms the sandbox plays, e.g. shopify,mailchimp (the others stay "
         "unconfigured)",
     )
+    parser.add_argument(
+        "--next-day",
+        action="store_true",
+        help="move the sandbox clock one day past the last demo's and run that day only",
+    )
     args, sandbox_args = parser.parse_known_args(argv)
+    try:
+        sandbox_args = sandbox_clock_args(sandbox_args, args.next_day)
+    except DemoClockError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     warnings.filterwarnings("ignore", category=dg.BetaWarning)  # backfill_policy is beta
     began = time.perf_counter()
     with running_sandbox(args.port, sandbox_args) as url:
         use_sandbox_for(url, args.platforms)
         info = requests.get(f"{url}/sandbox/info", timeout=30).json()
-        last_day = datetime.fromisoformat(info["now"]).date() - timedelta(days=1)
-        first_day = date.fromisoformat(HISTORY_START)
+        now = datetime.fromisoformat(info["now"]).date()
+        last_day = now - timedelta(days=1)
+        first_day = last_day if args.next_day else date.fromisoformat(HISTORY_START)
         job = "daily_refresh" if models_registered() else "first_refresh"
+        days = (last_day - first_day).days + 1
         print(
-            f"running {job} over {(last_day - first_day).days + 1} daily partitions in "
-            "one run (Dagster first records a planned materialisation per partition and asset)",
+            f"running {job} over {days} daily partition(s)"
+            + (": each partitioned stage as one range run, the rest once" if days > 1 else ""),
             flush=True,
         )
         result = run_daily_refresh(job, first_day, last_day)
         faults = requests.get(f"{url}/sandbox/state", timeout=30).json()["faults_injected"]
+    if result.success:
+        record_clock(now)
     store = info["store"]
     print("\nForesight demo")
     print(
@@ -162,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     built = materialization_metadata(result)
     print_platforms(args.platforms, built)
-    print(f"  {job:<13} partitions {HISTORY_START} to {last_day} in one run: "
-          f"{'succeeded' if result.success else 'FAILED'} (run {result.run_id[:8]})")  # fmt: skip
+    print(f"  {job:<13} partitions {first_day} to {last_day} in one pass: "
+          f"{'succeeded' if result.success else 'FAILED'} (run {result.run_id})")  # fmt: skip
     for asset, counts in built.items():
         if "fetched" in counts:  # an ingest asset
             print(

@@ -7,7 +7,8 @@ shop); `GET`/`POST /lists/{list_id}/merge-fields`; `POST /lists/{list_id}` (batc
 `POST /lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent` (204, see
 `mailchimp_forget`); `GET`/`POST /lists/{list_id}/segments` and
 `POST /lists/{list_id}/segments/{segment_id}` (static segments, which are tags: see
-`mailchimp_segments`).
+`mailchimp_segments`); `POST /batches` and `GET /batches/{batch_id}` (batch operations, run in
+the background through these same handlers, results as a gzipped archive: see `batches`).
 
 Which upsert a sync uses — read from the spec (3.0.85) and Mailchimp's reference: the batch
 endpoint `POST /lists/{list_id}` takes at most 500 members, but its members carry only `status`
@@ -16,9 +17,11 @@ endpoint `POST /lists/{list_id}` takes at most 500 members, but its members carr
 will change existing members' subscription status"). A batch upsert therefore always sets a
 status, and could resubscribe or re-file someone. `PUT /lists/{list_id}/members/{hash}` takes
 `status_if_new`, which applies only when the member is created; an existing member's status
-stays exactly as it is. So syncs upsert with PUT, one member per call, and never send `status`.
-The batch endpoint is emulated too (500-member cap, `status` required, per-member `errors`) so
-that choice stays demonstrable and a client that tried it would meet Mailchimp's behaviour.
+stays exactly as it is. So syncs upsert with that PUT and never send `status`, many at a time
+through batch operations (`POST /batches`), which run each PUT as if it were called directly.
+The batch subscribe endpoint is emulated too (500-member cap, `status` required, per-member
+`errors`) so that choice stays demonstrable and a client that tried it would meet Mailchimp's
+behaviour.
 
 Every request is checked as Mailchimp does: HTTP Basic `anystring:<key>` or `Bearer <key>`
 (401 problem otherwise), then the account's cap on simultaneous connections (10; beyond it a
@@ -43,6 +46,7 @@ from sandbox.mailchimp import forget as forget_api
 from sandbox.mailchimp import members as members_api
 from sandbox.mailchimp import segments as segments_api
 from sandbox.mailchimp.audience import Audience
+from sandbox.mailchimp.batches import RESULTS_PATH, BatchRunner
 from sandbox.mailchimp.rest import MailchimpError, McRequest, document
 
 Handler = Callable[[Audience, McRequest], Response]
@@ -116,6 +120,12 @@ def mailchimp_routes(
     """Starlette routes emulating Mailchimp's Marketing API (with and without a trailing slash)."""
     audience = Audience(ctx)
     limiter = limiter or ConnectionLimiter()
+    batches = BatchRunner(audience, OPERATIONS)
+    operations = {
+        **OPERATIONS,
+        "/batches": {"POST": batches.submit},
+        "/batches/{batch_id}": {"GET": batches.status},
+    }
 
     def endpoint(methods: dict[str, Handler]):
         async def handle(request: Request) -> Response:
@@ -149,8 +159,8 @@ def mailchimp_routes(
 
         return handle
 
-    routes: list[BaseRoute] = []
-    for path, methods in OPERATIONS.items():
+    routes: list[BaseRoute] = [Route(RESULTS_PATH + "/{batch_id}.tar.gz", batches.results)]
+    for path, methods in operations.items():
         handle = endpoint(methods)
         for variant in (PREFIX + path, PREFIX + path + "/"):
             # Every method reaches the handler so an unsupported one gets Mailchimp's 405.

@@ -10,6 +10,8 @@ The generative story (individual-level BG/NBD with Gamma-Gamma spend):
 - right after each order they drop out for good with probability `dropout_prob` (Beta);
 - each order's value is Gamma(SPEND_SHAPE, rate=spend_rate) with spend_rate Gamma across people;
 - items follow their category taste (Dirichlet).
+Every parameter of that story is a property of the shop's shape (`shapes.ShopShape`); with
+`gap_regularity` k > 1 the gaps between orders are Erlang(k) with the same mean (regular rhythms).
 """
 
 from __future__ import annotations
@@ -17,12 +19,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sandbox.shop.catalogue import TASTE_CONCENTRATION, Catalogue
+from sandbox.shop.catalogue import Catalogue
+from sandbox.shop.shapes import ShopShape
 
-PURCHASE_RATE_SHAPE, PURCHASE_RATE_MEAN = 0.9, 1 / 45  # orders per day while alive
-DROPOUT_A, DROPOUT_B = 1.3, 3.2
-SPEND_SHAPE, SPEND_RATE_SHAPE, SPEND_RATE_SCALE = 5.0, 4.0, 1 / 22.0
-SIGNUP_AT_CHECKOUT_SHARE = 0.65
 DISCOUNT_CODES, DISCOUNT_PERCENTS = ("SAVE10", "SPRING15", "BREW20"), (10, 15, 20)
 FIRST_ORDER_DISCOUNT_RATE, DISCOUNT_RATE = 0.25, 0.10
 FULL_REFUND_RATE, PARTIAL_REFUND_RATE, PARTIAL_REFUND_SHARE = 0.03, 0.02, (0.2, 0.6)
@@ -30,13 +29,19 @@ FULL_REFUND_RATE, PARTIAL_REFUND_RATE, PARTIAL_REFUND_SHARE = 0.03, 0.02, (0.2, 
 HOUR_WEIGHTS = np.array([1, 1, 1, 1, 1, 2, 4, 7, 9, 8, 6, 5, 6, 5, 4, 4, 5, 6, 8, 9, 8, 6, 3, 2.0])
 
 
-def _acquisition_days(rng: np.random.Generator, n: int, days: int, start: np.datetime64):
-    """Signup days: growing over the history, with a holiday-season peak."""
+def _acquisition_days(rng, n: int, days: int, start: np.datetime64, shape: ShopShape):
+    """Signup days: growing over the history, with the shape's seasonal peaks (or one cohort)."""
     day = np.arange(days)
     day_of_year = (start + day.astype("timedelta64[D]") - start.astype("datetime64[Y]")).astype(
         int
     ) % 365
-    weight = (1 + day / days) * (1 + 0.8 * np.exp(-(((day_of_year - 335) / 18.0) ** 2)))
+    season = sum(
+        (peak.height * np.exp(-(((day_of_year - peak.day_of_year) / peak.width_days) ** 2)))
+        for peak in shape.peaks
+    )
+    weight = (1 + shape.growth * day / days) * (1 + season)
+    if shape.cohort_days is not None:
+        weight = np.where(day < shape.cohort_days, weight, 0.0)
     return rng.choice(days, size=n, p=weight / weight.sum())
 
 
@@ -46,29 +51,41 @@ def _hour_of_day(rng: np.random.Generator, preferred_hour: np.ndarray) -> np.nda
     return hours / 24
 
 
-def draw_people(rng, first_person_id: int, n: int, days: int, start: np.datetime64) -> pd.DataFrame:
+def draw_people(rng, first_person_id: int, n: int, days: int, start, shape, catalogue):
     """Latent traits and signup of `n` people with consecutive ids."""
     preferred_hour = rng.choice(24, size=n, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
-    signup = _acquisition_days(rng, n, days, start) + _hour_of_day(rng, preferred_hour)
-    taste = rng.dirichlet(TASTE_CONCENTRATION, size=n)
-    return pd.DataFrame(
+    signup = _acquisition_days(rng, n, days, start, shape) + _hour_of_day(rng, preferred_hour)
+    taste = rng.dirichlet(catalogue.taste_concentration, size=n)
+    people = pd.DataFrame(
         {
             "person_id": np.arange(first_person_id, first_person_id + n, dtype=np.int64),
             "signup_t": signup,
-            "signup_at_checkout": rng.random(n) < SIGNUP_AT_CHECKOUT_SHARE,
+            "signup_at_checkout": rng.random(n) < shape.signup_at_checkout_share,
             "purchase_rate": rng.gamma(
-                PURCHASE_RATE_SHAPE, PURCHASE_RATE_MEAN / PURCHASE_RATE_SHAPE, n
+                shape.purchase_rate_shape, shape.purchase_rate_mean / shape.purchase_rate_shape, n
             ),
-            "dropout_prob": rng.beta(DROPOUT_A, DROPOUT_B, n),
-            "spend_rate": rng.gamma(SPEND_RATE_SHAPE, SPEND_RATE_SCALE, n),
+            "dropout_prob": rng.beta(shape.dropout_a, shape.dropout_b, n),
+            "spend_rate": rng.gamma(shape.spend_rate_shape, shape.spend_rate_scale, n),
             "email_engagement": rng.beta(2.5, 4.0, n),
             "preferred_hour": preferred_hour,
             **{f"taste_{i}": taste[:, i] for i in range(taste.shape[1])},
         }
     )
+    if shape.whale_share > 0:
+        # A lower spend rate is a higher spend level (order value = spend_shape / spend_rate).
+        whale = rng.random(n) < shape.whale_share
+        people.loc[whale, "spend_rate"] /= shape.whale_spend_multiple
+    return people
 
 
-def draw_orders(rng, people: pd.DataFrame, end_t: float) -> pd.DataFrame:
+def _gaps(rng, rate: np.ndarray, regularity: int) -> np.ndarray:
+    """Days to the next order while alive: exponential, or Erlang(k) with the same mean."""
+    if regularity == 1:
+        return rng.exponential(1 / rate)
+    return rng.gamma(regularity, 1 / (regularity * rate))
+
+
+def draw_orders(rng, people: pd.DataFrame, end_t: float, gap_regularity: int) -> pd.DataFrame:
     """Every order each person places before `end_t`, and when they drop out.
 
     Sets `people["dropout_t"]` (time of the order after which they died, NaN if alive at end_t).
@@ -95,7 +112,7 @@ def draw_orders(rng, people: pd.DataFrame, end_t: float) -> pd.DataFrame:
         died = rng.random(active.size) < dropout[active]
         dropout_t[active[died]] = next_t[active[died]]
         active = active[~died]
-        gap = rng.exponential(1 / rate[active])
+        gap = _gaps(rng, rate[active], gap_regularity)
         # Keep the day the Poisson process chose, but place the order near the person's usual hour.
         day = np.floor(next_t[active] + gap)
         tod = _hour_of_day(rng, hour[active])
@@ -130,7 +147,7 @@ def draw_basket(rng, catalogue: Catalogue, taste: np.ndarray, n_items: np.ndarra
     return basket, product_row
 
 
-def price_orders(rng, catalogue: Catalogue, people: pd.DataFrame, orders: pd.DataFrame):
+def price_orders(rng, catalogue: Catalogue, shape: ShopShape, people, orders: pd.DataFrame):
     """Line items, discounts and refunds for the orders of one chunk.
 
     Each order's target value is a Gamma-Gamma draw, split over the basket and turned into whole
@@ -139,7 +156,7 @@ def price_orders(rng, catalogue: Catalogue, people: pd.DataFrame, orders: pd.Dat
     """
     person = orders["person_index"].to_numpy()
     n = len(orders)
-    target = rng.gamma(SPEND_SHAPE, 1 / people["spend_rate"].to_numpy()[person])
+    target = rng.gamma(shape.spend_shape, 1 / people["spend_rate"].to_numpy()[person])
     n_items = 1 + np.minimum(rng.poisson(0.7, n), 4)
     taste = people[[c for c in people.columns if c.startswith("taste_")]].to_numpy()
     basket, product_row = draw_basket(rng, catalogue, taste[person], n_items)
@@ -147,7 +164,8 @@ def price_orders(rng, catalogue: Catalogue, people: pd.DataFrame, orders: pd.Dat
     share /= np.bincount(basket, weights=share, minlength=n)[basket]
     price = catalogue.price[product_row]
     units = share * target[basket] / price
-    quantity = np.minimum(np.floor(units + rng.random(len(basket))), 8).astype(np.int32)
+    quantity = np.minimum(np.floor(units + rng.random(len(basket))), shape.max_units_per_line)
+    quantity = quantity.astype(np.int32)
     first_line = np.r_[True, basket[1:] != basket[:-1]]
     empty_order = np.bincount(basket, weights=quantity, minlength=n) == 0
     quantity[first_line & empty_order[basket]] = 1
@@ -180,7 +198,9 @@ def price_orders(rng, catalogue: Catalogue, people: pd.DataFrame, orders: pd.Dat
         refund_amount=np.round(total * refund_share, 2),
         refund_t=np.where(refund_share > 0, orders["t"].to_numpy() + rng.uniform(2, 21, n), np.nan),
         # Most orders carry UTC; a share were processed by a POS in the shop's US-Eastern zone.
-        tz_offset_minutes=np.where(rng.random(n) < 0.1, rng.choice([-300, -240], n), 0),
+        tz_offset_minutes=np.where(
+            rng.random(n) < shape.pos_order_share, rng.choice([-300, -240], n), 0
+        ),
     )
     lines = pd.DataFrame(
         {

@@ -249,3 +249,20 @@ def site_activity(
     )
     events = pd.concat(frames, ignore_index=True)
     return events[events["t"] < end_t], checkouts, checkout_lines
+
+
+def no_activity():
+    """Consent, email events, site events, checkouts and checkout lines of a shop without any.
+
+    A shop known only from its order export has no email or site data at all.
+    """
+    index, times = np.array([], dtype=np.int64), np.array([], dtype=float)
+    consent = pd.DataFrame(
+        {"person_index": index, "t": times, "state": [], "method": [], "suppression": []}
+    )
+    events = pd.DataFrame({"person_index": index, "t": times, "metric_index": index})
+    checkouts = pd.DataFrame({"person_index": index, "t": times, "total_price": times})
+    checkout_lines = pd.DataFrame(
+        {"checkout_index": index, "product_row": index, "quantity": index, "unit_price": times}
+    )
+    return consent, events, events.copy(), checkouts, checkout_lines

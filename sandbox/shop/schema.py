@@ -1,14 +1,15 @@
 """DDL of the generated store file (see `simulator` for what each table's rows are)."""
 
-STORE_DDL = """
+from collections.abc import Sequence
+
+_STORE_DDL = """
 create table meta (key varchar primary key, value varchar);
 create table people (
     -- true latent traits, exported as ground truth; never served by the APIs
     person_id bigint, email varchar, email_state varchar, first_name varchar, last_name varchar,
     phone varchar, signup_at timestamp, signup_at_checkout boolean, purchase_rate double,
     dropout_prob double, dropout_at timestamp, spend_rate double, spend_shape double,
-    email_engagement double, preferred_hour integer, taste_coffee double, taste_tea double,
-    taste_equipment double, taste_gifts double
+    email_engagement double, preferred_hour integer, {taste_columns}
 );
 create table shopify_customers (
     customer_id bigint, person_id bigint, email varchar, first_name varchar, last_name varchar,
@@ -52,3 +53,9 @@ create table events (
     order_id bigint, detail varchar
 );
 """
+
+
+def store_ddl(category_names: Sequence[str]) -> str:
+    """The DDL for a shop whose people have one true taste column per category."""
+    taste_columns = ", ".join(f"taste_{name} double" for name in category_names)
+    return _STORE_DDL.format(taste_columns=taste_columns)

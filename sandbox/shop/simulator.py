@@ -1,10 +1,10 @@
 """Generate a simulated store into a DuckDB file, chunk by chunk with bounded memory.
 
-The store is a pure function of `StoreSpec` (seed, customers, start, days, dirt): every chunk of
-people draws from its own generator seeded by (seed, chunk number), so the result does not depend
-on timing or on the machine. The simulation runs `FUTURE_DAYS` past `start + days`, so the true
-future of every customer is known; which part the APIs reveal is decided later by the clock
-(`store.StoreView`), never here.
+The store is a pure function of `StoreSpec` (shape, seed, customers, start, days, dirt): every
+chunk of people draws from its own generator seeded by (seed, chunk number), so the result does
+not depend on timing or on the machine. The simulation runs `FUTURE_DAYS` past `start + days`,
+so the true future of every customer is known; which part the APIs reveal is decided later by
+the clock (`store.StoreView`), never here.
 
 Tables (one row per): `people` person with true traits; `shopify_customers` Shopify customer
 record (a person may have a duplicate); `products`; `orders`; `order_lines`; `checkouts` and
@@ -24,15 +24,10 @@ import numpy as np
 import pandas as pd
 
 from sandbox.shop import behaviour, engagement
-from sandbox.shop.catalogue import (
-    CATEGORIES,
-    METRICS,
-    SHOP_DOMAIN,
-    build_catalogue,
-    campaign_calendar,
-)
+from sandbox.shop.catalogue import METRICS, build_catalogue, campaign_calendar
 from sandbox.shop.contacts import contact_details, email_variant
-from sandbox.shop.schema import STORE_DDL
+from sandbox.shop.schema import store_ddl
+from sandbox.shop.shapes import DEFAULT_SHAPE, ShopShape, shape_named
 
 SIMULATOR_VERSION = 1
 FUTURE_DAYS = 365
@@ -51,6 +46,11 @@ class StoreSpec:
     start: date = date(2024, 1, 1)
     days: int = 730
     dirt: float = 0.02
+    shape: str = DEFAULT_SHAPE
+
+    @property
+    def shop(self) -> ShopShape:
+        return shape_named(self.shape)
 
     @property
     def end(self) -> date:
@@ -59,13 +59,23 @@ class StoreSpec:
 
     @property
     def simulated_until(self) -> date:
+        """The first day the simulation did not reach: the clock may advance up to it."""
         return self.end + timedelta(days=FUTURE_DAYS)
 
     def file_name(self) -> str:
+        # The default shape keeps the name stores had before shapes existed, so they stay valid.
+        shape = "" if self.shape == DEFAULT_SHAPE else f"-{self.shape}"
         return (
-            f"store-v{SIMULATOR_VERSION}-seed{self.seed}-n{self.customers}-{self.start}"
+            f"store-v{SIMULATOR_VERSION}{shape}-seed{self.seed}-n{self.customers}-{self.start}"
             f"-d{self.days}-dirt{self.dirt:g}.duckdb"
         )
+
+    def fields(self) -> dict:
+        """The spec as stored in the store's `meta` (no shape key for the default shape)."""
+        fields = asdict(self)
+        if self.shape == DEFAULT_SHAPE:
+            del fields["shape"]
+        return fields
 
 
 def ensure_store(spec: StoreSpec, directory: Path) -> Path:
@@ -94,12 +104,12 @@ def generate_store(spec: StoreSpec, path: Path) -> None:
     start = np.datetime64(spec.start.isoformat(), "s")
     end_t = float(spec.days + FUTURE_DAYS)
     global_rng = np.random.default_rng([spec.seed, 0])
-    catalogue = build_catalogue(global_rng)
-    campaigns = campaign_calendar(end_t)
+    catalogue = build_catalogue(global_rng, spec.shop)
+    campaigns = campaign_calendar(end_t, spec.shop)
     with duckdb.connect(str(path)) as con:
         # Bounded memory at any size: the final sort of the events spills to disk beyond this.
         con.execute(f"set memory_limit = '{GENERATION_MEMORY_LIMIT}'")
-        con.execute(STORE_DDL)
+        con.execute(store_ddl(spec.shop.category_names))
         _write_static(con, spec, start, catalogue, campaigns)
         for chunk, first in enumerate(range(0, spec.customers, CHUNK_SIZE)):
             rng = np.random.default_rng([spec.seed, chunk + 1])
@@ -117,7 +127,7 @@ def _write_static(con, spec, start, catalogue, campaigns) -> None:
     _append(con, "products", product_rows.drop(columns=["category_index", "created_offset_days"]))
     campaign_rows = campaigns.assign(
         sent_at=_timestamps(start, campaigns["sent_offset_days"]),
-        category=[CATEGORIES[i] for i in campaigns["category_index"]],
+        category=[spec.shop.category_names[i] for i in campaigns["category_index"]],
     )
     _append(con, "campaigns", campaign_rows[["campaign_id", "name", "category", "sent_at"]])
     metric_ids = [
@@ -133,21 +143,25 @@ def _write_static(con, spec, start, catalogue, campaigns) -> None:
     )
     con.execute(
         "insert into meta values ('spec', ?), ('version', ?)",
-        [json.dumps(asdict(spec), default=str), str(SIMULATOR_VERSION)],
+        [json.dumps(spec.fields(), default=str), str(SIMULATOR_VERSION)],
     )
 
 
 def _simulate_chunk(con, rng, spec, start, chunk, first, n, catalogue, campaigns, end_t) -> None:
-    people = behaviour.draw_people(rng, first, n, spec.days, start)
+    shop = spec.shop
+    people = behaviour.draw_people(rng, first, n, spec.days, start, shop, catalogue)
     people = contact_details(rng, people, spec.dirt)
-    orders = behaviour.draw_orders(rng, people, end_t)
-    orders, lines = behaviour.price_orders(rng, catalogue, people, orders)
-    consent, email_events = engagement.email_activity(
-        rng, people, campaigns, (people["email_state"] == "ok").to_numpy()
-    )
-    site_events, checkouts, checkout_lines = engagement.site_activity(
-        rng, catalogue, people, orders, lines, end_t
-    )
+    orders = behaviour.draw_orders(rng, people, end_t, shop.gap_regularity)
+    orders, lines = behaviour.price_orders(rng, catalogue, shop, people, orders)
+    if shop.email_and_site_data:
+        consent, email_events = engagement.email_activity(
+            rng, people, campaigns, (people["email_state"] == "ok").to_numpy()
+        )
+        site_events, checkouts, checkout_lines = engagement.site_activity(
+            rng, catalogue, people, orders, lines, end_t
+        )
+    else:
+        consent, email_events, site_events, checkouts, checkout_lines = engagement.no_activity()
     pid = people["person_id"].to_numpy()
 
     # A few repeat buyers end up with a second Shopify account under a variant of their email.
@@ -267,14 +281,14 @@ def _simulate_chunk(con, rng, spec, start, chunk, first, n, catalogue, campaigns
     traits = people.assign(
         signup_at=_timestamps(start, people["signup_t"]),
         dropout_at=_timestamps(start, people["dropout_t"]),
-        spend_shape=behaviour.SPEND_SHAPE,
-        **{f"taste_{c}": people[f"taste_{i}"] for i, c in enumerate(CATEGORIES)},
+        spend_shape=shop.spend_shape,
+        **{f"taste_{c}": people[f"taste_{i}"] for i, c in enumerate(shop.category_names)},
     )
     _append(
         con,
         "people",
         traits.drop(columns=["signup_t", "dropout_t", "shopify_email"]).drop(
-            columns=[f"taste_{i}" for i in range(len(CATEGORIES))]
+            columns=[f"taste_{i}" for i in range(len(shop.category_names))]
         ),
     )
 
@@ -343,14 +357,18 @@ def _add_test_orders(con, rng, spec, start, catalogue) -> None:
     key = 99 * 100_000_000 + np.arange(n) + 10**11
     con.execute(
         "insert into shopify_customers values (?, null, ?, 'Test', 'Staff', null, ?, false)",
-        [STAFF_CUSTOMER_ID, f"qa+orders@{SHOP_DOMAIN}", start.astype(object) - timedelta(days=30)],
+        [
+            STAFF_CUSTOMER_ID,
+            f"qa+orders@{spec.shop.shop_domain}",
+            start.astype(object) - timedelta(days=30),
+        ],
     )
     rows = pd.DataFrame(
         {
             "order_id": ORDER_ID_BASE + key,
             "person_id": None,
             "customer_id": STAFF_CUSTOMER_ID,
-            "email": f"qa+orders@{SHOP_DOMAIN}",
+            "email": f"qa+orders@{spec.shop.shop_domain}",
             "created_at": _timestamps(start, t),
             "tz_offset_minutes": 0,
             "subtotal": product["price"].to_numpy(),

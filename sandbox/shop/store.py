@@ -41,7 +41,7 @@ select
     greatest(o.created_at, case when o.refunded_at < {now} then o.refunded_at end) as updated_at,
     o.created_at as processed_at,
     o.tz_offset_minutes,
-    'USD' as currency,
+    '{currency}' as currency,
     o.subtotal,
     o.total_discounts,
     o.total_price,
@@ -139,7 +139,7 @@ select l.* from store.order_lines as l semi join v_orders as o on l.order_id = o
 
 create view v_abandoned_checkouts as
 select checkout_id, customer_id, email, created_at, created_at as updated_at, total_price,
-    'USD' as currency
+    '{currency}' as currency
 from store.checkouts where created_at < {now};
 
 create view v_checkout_lines as
@@ -209,8 +209,9 @@ class StoreView:
         )
         # Views live in the in-memory database (not `temp`) so that every cursor sees them.
         now_literal = f"timestamp '{now.isoformat(sep=' ')}'"
-        self._con.execute(_ENTITY_VIEWS.format(now=now_literal))
-        self._con.execute(_LAZY_VIEWS.format(now=now_literal))
+        currency = self.spec.shop.currency
+        self._con.execute(_ENTITY_VIEWS.format(now=now_literal, currency=currency))
+        self._con.execute(_LAZY_VIEWS.format(now=now_literal, currency=currency))
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:

@@ -4,18 +4,28 @@ Grain: one row per person known at `now` (signed up before it). Two kinds of tru
 - model truth, computed from the person's latent traits and their history before `now` (never
   from the realised future): probability alive, expected purchases, P(order within 30 days),
   P(no order within 90 days), expected net revenue — the ceiling any model can reach;
-- realised truth: the orders and net revenue they actually placed in the next 30/90/365 days.
+- realised truth: the orders and net revenue they actually placed in the next 30/90/365 days,
+  null for a horizon that runs past the end of the simulation (a clock moved into the future).
 
 Under the simulator's individual BG/NBD story (Poisson rate λ while alive, dropout p after each
 order): P(alive | last order Δ days ago) = (1-p)e^{-λΔ} / ((1-p)e^{-λΔ} + p), and 1 with no
 order yet (dropout only follows an order); E[orders in t | alive] = (1 - e^{-λpt}) / p.
+
+Shapes with regular gaps (Erlang(k) with rate kλ, mean 1/λ) use the Erlang survival S(Δ) =
+e^{-kλΔ} Σ_{n<k} (kλΔ)^n / n! in place of e^{-λΔ}: P(alive) as above with S, and P(order within
+h | alive) = 1 - S(Δ+h)/S(Δ) for people with an order (their next gap has run for Δ days).
+Expected purchases keep the Poisson form with the same mean rate, the long-run renewal rate.
 """
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+
 import pandas as pd
 
 from sandbox.shop.behaviour import expected_net_share_of_repeat_order
+from sandbox.shop.shapes import ShopShape
 from sandbox.shop.simulator import CUSTOMER_ID_BASE
 from sandbox.shop.store import StoreView
 
@@ -51,8 +61,8 @@ alive as (
         *,
         case
             when orders_before_now = 0 then 1.0
-            else (1 - dropout_prob) * exp(-purchase_rate * days_since_last_order) / (
-                (1 - dropout_prob) * exp(-purchase_rate * days_since_last_order) + dropout_prob
+            else (1 - dropout_prob) * {survival_since_last} / (
+                (1 - dropout_prob) * {survival_since_last} + dropout_prob
             )
         end as p_alive
     from state
@@ -68,18 +78,18 @@ select
     a.spend_shape / a.spend_rate as expected_order_value,
     a.email_engagement,
     a.preferred_hour,
-    a.taste_coffee, a.taste_tea, a.taste_equipment, a.taste_gifts,
-    ['coffee', 'tea', 'equipment', 'gifts'][list_position(
-        [a.taste_coffee, a.taste_tea, a.taste_equipment, a.taste_gifts],
-        greatest(a.taste_coffee, a.taste_tea, a.taste_equipment, a.taste_gifts)
+    {taste_columns},
+    [{category_names}][list_position(
+        [{taste_columns}],
+        greatest({taste_columns})
     )] as top_category,
     a.orders_before_now,
     a.last_order_at,
     a.dropout_at is null or a.dropout_at >= $now as alive_at_now,
     a.p_alive,
     {expected_columns},
-    a.p_alive * (1 - exp(-30 * a.purchase_rate)) as p_order_30,
-    1 - a.p_alive * (1 - exp(-90 * a.purchase_rate)) as p_no_order_90,
+    a.p_alive * {p_order_30} as p_order_30,
+    1 - a.p_alive * {p_order_90} as p_no_order_90,
     {actual_columns}
 from alive as a
 left join future as f on a.person_id = f.person_id
@@ -87,7 +97,27 @@ order by a.person_id
 """
 
 
-def _sql() -> str:
+def _erlang_survival(days: str, phases: int) -> str:
+    """SQL for P(an Erlang(phases, rate phases·λ) gap exceeds `days`), λ = `purchase_rate`."""
+    x = f"({phases} * purchase_rate * ({days}))"
+    terms = " + ".join(f"pow({x}, {n}) / {math.factorial(n)}" for n in range(phases))
+    return f"(exp(-{x}) * ({terms}))"
+
+
+def _order_within(days: int, phases: int) -> str:
+    """SQL for P(an order within `days` | alive), from each person's time since last order."""
+    if phases == 1:
+        return f"(1 - exp(-{days} * a.purchase_rate))"
+    since = "coalesce(a.days_since_last_order, 0)"
+    survival_now = _erlang_survival(since, phases)
+    survival_later = _erlang_survival(f"{since} + {days}", phases)
+    return (
+        f"(case when a.orders_before_now = 0 then 1 - exp(-{days} * a.purchase_rate)"
+        f" else 1 - {survival_later} / greatest({survival_now}, 1e-300) end)"
+    )
+
+
+def _sql(shape: ShopShape) -> str:
     net = expected_net_share_of_repeat_order()
     future = ",\n        ".join(
         f"count(*) filter (where created_at < $now + interval {h} day) as orders_{h}, "
@@ -102,12 +132,25 @@ def _sql() -> str:
         f" as expected_revenue_{h}"
         for h in HORIZONS
     )
+    observed = "$now + interval {h} day <= $simulated_until"
     actual = ",\n    ".join(
-        f"coalesce(f.orders_{h}, 0) as actual_orders_{h}, "
-        f"coalesce(f.revenue_{h}, 0)::double as actual_revenue_{h}"
+        f"case when {observed.format(h=h)} then coalesce(f.orders_{h}, 0) end"
+        f" as actual_orders_{h}, case when {observed.format(h=h)} then"
+        f" coalesce(f.revenue_{h}, 0)::double end as actual_revenue_{h}"
         for h in HORIZONS
     )
+    phases = shape.gap_regularity
+    survival = (
+        "exp(-purchase_rate * days_since_last_order)"
+        if phases == 1
+        else _erlang_survival("days_since_last_order", phases)
+    )
     return _TRUTH_SQL.format(
+        survival_since_last=survival,
+        taste_columns=", ".join(f"a.taste_{name}" for name in shape.category_names),
+        category_names=", ".join(f"'{name}'" for name in shape.category_names),
+        p_order_30=_order_within(30, phases),
+        p_order_90=_order_within(90, phases),
         future_columns=future,
         expected_columns=expected,
         actual_columns=actual,
@@ -115,15 +158,21 @@ def _sql() -> str:
     )
 
 
+def _params(view: StoreView) -> dict:
+    until = datetime.combine(view.spec.simulated_until, datetime.min.time())
+    return {"now": view.now, "simulated_until": until}
+
+
 def truth_frame(view: StoreView) -> pd.DataFrame:
     """One row per person known at `view.now`, with model truth and realised truth."""
     with view.cursor() as cur:
-        return cur.execute(_sql(), {"now": view.now}).df()
+        return cur.execute(_sql(view.spec.shop), _params(view)).df()
 
 
 def write_truth(view: StoreView, out: str) -> int:
     """Write the truth export as Parquet; returns the number of customers written."""
     with view.cursor() as cur:
-        cur.execute(f"copy ({_sql()}) to '{out}' (format parquet)", {"now": view.now})
+        sql = _sql(view.spec.shop)
+        cur.execute(f"copy ({sql}) to '{out}' (format parquet)", _params(view))
         (rows,) = cur.execute(f"select count(*) from read_parquet('{out}')").fetchall()[0]
     return rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -30,9 +31,9 @@ HISTORY = ("2024-01-01", "2024-08-27")  # the small store's whole history, one p
 
 
 @contextmanager
-def sandbox(data_dir: Path, faults: str = "", api_key: str = "sandbox-key"):
-    """The small store on 127.0.0.1; yields the base URL."""
-    ctx = open_sandbox(SMALL_STORE, data_dir, rate_limit_scale=50)
+def sandbox(data_dir: Path, faults: str = "", now: datetime | None = None):
+    """The small store on 127.0.0.1 with its clock at `now` (default: after the history)."""
+    ctx = open_sandbox(SMALL_STORE, data_dir, now=now, rate_limit_scale=50)
     app = build_app(ctx, FaultSpec.parse(faults, seed=4), bulk_dir=data_dir / "bulk")
     with ThreadedServer(app) as server:
         yield server.url

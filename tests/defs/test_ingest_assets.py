@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime
 
 import dagster as dg
 import pytest
 
 from sandbox.shop.store import StoreView
+from tests.conftest import SMALL_STORE
 from tests.defs.ingest_helpers import HISTORY, ingest, metadata, sandbox, snapshot
 
 pytestmark = pytest.mark.integration
@@ -92,3 +94,33 @@ def test_a_rejected_key_fails_with_a_plain_message_and_no_retries(tmp_path):
     messages = " ".join(str(e.event_specific_data.error) for e in failures)
     assert "rejected the API key: check" in messages
     assert "wrong" not in messages.replace("wrong password", "")
+
+
+def test_a_daily_run_of_the_next_day_ingests_exactly_that_day(loaded, tmp_path):
+    root, history_warehouse, _, _ = loaded
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(history_warehouse, warehouse)
+    before = snapshot(warehouse)
+    day, next_day = datetime(2024, 8, 28), datetime(2024, 8, 29)
+    with sandbox(root / "sandbox", now=next_day) as url:
+        result = ingest(url, warehouse, "2024-08-28", "2024-08-28")
+    assert result.success
+    after = snapshot(warehouse)
+    view = StoreView(root / "sandbox" / "stores" / SMALL_STORE.file_name(), next_day)
+    with view.cursor() as cur:
+        for table, view_name, column in [
+            ("raw_shopify.orders", "v_orders", "created_at"),
+            ("raw_klaviyo.events", "v_events", "occurred_at"),
+        ]:
+            (that_day,) = cur.execute(
+                f"select count(*) from {view_name} where {column} >= ? and {column} < ?",
+                [day, next_day],
+            ).fetchall()[0]
+            quarantined = len(after.get(f"{table}_quarantine", [])) - len(
+                before.get(f"{table}_quarantine", [])
+            )
+            assert that_day > 0, view_name
+            assert len(after[table]) + quarantined - len(before[table]) == that_day, table
+    view.close()
+    orders = metadata(result, "shopify", "orders")
+    assert orders["inserted"] > 0

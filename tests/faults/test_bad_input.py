@@ -266,7 +266,7 @@ CSV_CASES = [
         b"customer_id;ordered_at;total\nc1;2024-03-01;12.5\n",
         ("loaded", 1),
     ),
-    ("empty file", b"", ("refused", "")),
+    ("empty file", b"", ("refused", "is empty")),
     ("header only", HEADER.encode(), ("loaded", 0)),
     (
         "empty customer_id",
@@ -293,7 +293,7 @@ CSV_CASES = [
         (
             HEADER + "c1,2024-03-01,1,a@x.io\nc2,03/15/2024,1,b@x.io\nc3,15.03.2024,1,c@x.io\n"
         ).encode(),
-        ("refused", ""),
+        ("refused", "could not recognise the date format of ordered_at.*on line 3"),
     ),
     (
         "huge field",

@@ -24,14 +24,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _demo(tmp_path, port: int) -> str:
+def _demo(tmp_path, port: int, *extra: str) -> str:
     platforms = ("SHOPIFY_", "KLAVIYO_", "MAILCHIMP_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(platforms)}
     env.pop("DAGSTER_HOME", None)
     env["WAREHOUSE_PATH"] = str(tmp_path / "warehouse.duckdb")
     env["FORESIGHT_HISTORY_START"] = "2024-01-01"
     command = [sys.executable, "-m", "pipeline.cli.demo", "--port", str(port), "--customers", "300",
-               "--days", "90", "--data-dir", str(tmp_path / "sandbox")]  # fmt: skip
+               "--days", "90", "--data-dir", str(tmp_path / "sandbox"), *extra]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
@@ -49,7 +49,8 @@ def _write_calls(summary: str) -> dict[str, int]:
 def test_demo_ingests_everything_then_a_second_demo_changes_nothing(tmp_path):
     port = _free_port()
     first = _demo(tmp_path, port)
-    assert "in one run: succeeded" in first
+    assert "in one pass: succeeded" in first
+    assert "] started " in first, "the demo prints its stages as they run"
     counts = _table_counts(first)
     for table in ("raw_shopify.customers", "raw_shopify.orders", "raw_klaviyo.events",
                   "raw_klaviyo.profiles", "raw_klaviyo.metrics"):  # fmt: skip
@@ -63,5 +64,12 @@ def test_demo_ingests_everything_then_a_second_demo_changes_nothing(tmp_path):
     assert again == counts
     # The second sync finds nothing to change: not one write call to either platform.
     assert _write_calls(second) == {"klaviyo": 0, "mailchimp": 0}
+    # The next day: the clock moves one day on and the daily job runs that one day, adding it.
+    next_day = _demo(tmp_path, port, "--next-day")
+    assert "clock at 2024-04-01" in next_day
+    assert "daily_refresh partitions 2024-03-31 to 2024-03-31 in one pass: succeeded" in next_day
+    grown = _table_counts(next_day)
+    assert grown["raw_klaviyo.events"] > again["raw_klaviyo.events"]
+    assert all(grown[table] >= rows for table, rows in again.items())
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/sandbox/health", timeout=2)

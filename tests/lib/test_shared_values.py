@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, fields
-from datetime import date, timedelta
-
-import pytest
 
 from pipeline.cli.backtest import parse_args
 from pipeline.defs.ml.score import ScoringConfig
@@ -24,8 +21,6 @@ from pipeline.lib.shared_values import dbt_vars
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 # var('name', fallback) in Jinja, either quote style; the fallback is anything up to the paren.
 VAR_WITH_FALLBACK = re.compile(r"""var\(\s*["'](\w+)["']\s*,""")
-# A category list's own fallback inside `segment_lover_categories`' (`var(a, var(b, []))`).
-NESTED_FALLBACKS = {"feature_categories"}
 
 
 def test_score_tiers_start_where_the_segments_start():
@@ -65,18 +60,9 @@ def test_training_run_config_defaults_are_the_libraries_defaults():
 
 
 def test_training_reads_the_snapshot_weekday_dbt_keeps():
-    from pipeline.lib.backtest import run as backtest_run
+    from pipeline.lib.modeling import datasets
 
-    isodow = dbt_vars()["feature_snapshot_isodow"]
-    assert isodow == backtest_run.SNAPSHOT_ISODOW
-    with pytest.raises(backtest_run.BacktestError, match="snapshots are taken on"):
-        backtest_run.check_as_of(_first_day_with_isodow(isodow % 7 + 1))
-    assert backtest_run.check_as_of(_first_day_with_isodow(isodow)).isoweekday() == isodow
-
-
-def _first_day_with_isodow(isodow: int) -> date:
-    day = date(2024, 1, 1)
-    return day + timedelta(days=(isodow - day.isoweekday()) % 7)
+    assert dbt_vars()["feature_snapshot_isodow"] == datasets.SNAPSHOT_ISODOW
 
 
 def test_no_dbt_model_repeats_a_declared_value_as_a_fallback():
@@ -88,6 +74,6 @@ def test_no_dbt_model_repeats_a_declared_value_as_a_fallback():
         f"{path.relative_to(DBT_DIR)}: {name}"
         for path in sql_files
         for name in VAR_WITH_FALLBACK.findall(path.read_text())
-        if name in declared and name not in NESTED_FALLBACKS
+        if name in declared
     )
     assert not repeated, f"declared in dbt_project.yml, so use var(name) alone: {repeated}"

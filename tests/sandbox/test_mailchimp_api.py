@@ -4,6 +4,10 @@ static segments that are the tags (paging, creation, batches of at most 500, res
 from __future__ import annotations
 
 import base64
+import io
+import json
+import tarfile
+import time
 
 import pytest
 
@@ -400,3 +404,56 @@ def test_segments_and_their_members_persist_across_a_restart(tmp_path):
     [listed] = restarted.get(SEGMENTS_URL).json()["segments"]
     assert (listed["id"], listed["name"], listed["member_count"]) == (segment_id, "VIP", 1)
     assert (tag_names(restarted, 3), tag_names(restarted, 0)) == (["VIP"], [])
+
+
+def _finished_batch(client, operations: list[dict]) -> tuple[dict, dict[str, dict]]:
+    """Submit a batch, poll it to the end, and read its results archive by operation id."""
+    submitted = client.post("/3.0/batches", json={"operations": operations})
+    assert submitted.status_code == 200 and submitted.json()["status"] == "pending"
+    batch_url = f"/3.0/batches/{submitted.json()['id']}"
+    deadline = time.monotonic() + 10
+    while (batch := client.get(batch_url).json())["status"] != "finished":
+        assert time.monotonic() < deadline, batch
+        time.sleep(0.02)
+    archive = client.get(batch["response_body_url"], headers={"Authorization": ""})
+    with tarfile.open(fileobj=io.BytesIO(archive.content), mode="r:gz") as files:
+        results = [
+            item
+            for m in files.getmembers()
+            if m.isfile()
+            for item in json.load(files.extractfile(m))
+        ]
+    return batch, {r["operation_id"]: r for r in results}
+
+
+def test_batch_operations_run_each_call_as_if_it_were_direct(client):
+    client.post(f"/3.0/lists/{LIST_ID}/merge-fields", json=SCORE)
+    unsubscribed, new = person_email(1), "batch.new@example.com"
+    put = lambda email, **body: {  # noqa: E731
+        "method": "PUT",
+        "path": member_url(email).removeprefix("/3.0"),
+        "body": json.dumps(put_body(email, **body)),
+    }
+    operations = [
+        {**put(unsubscribed, status_if_new="subscribed", merge_fields={"CHURN": 0.5}),
+         "operation_id": "existing"},
+        {**put(new, merge_fields={"CHURN": 0.1}), "operation_id": "new"},
+        {**put(new, merge_fields={"CHURN": "lots"}), "operation_id": "bad-value"},
+        {"method": "GET", "path": "/lists/nope", "operation_id": "missing"},
+    ]  # fmt: skip
+    batch, results = _finished_batch(client, operations)
+    assert (batch["total_operations"], batch["finished_operations"]) == (4, 4)
+    assert batch["errored_operations"] == 2
+    assert {k: r["status_code"] for k, r in results.items()} == {
+        "existing": 200, "new": 200, "bad-value": 400, "missing": 404,
+    }  # fmt: skip
+    # status_if_new keeps an existing member's consent inside a batch exactly as outside one.
+    assert json.loads(results["existing"]["response"])["status"] == "unsubscribed"
+    assert statuses(client)[unsubscribed] == "unsubscribed"
+    assert client.get(member_url(new)).json()["merge_fields"]["CHURN"] == 0.1
+
+
+def test_malformed_batches_and_unknown_batch_ids_are_refused(client):
+    refused = client.post("/3.0/batches", json={"operations": [{"method": "FETCH", "path": "/"}]})
+    assert refused.status_code == 400 and refused.json()["title"] == "Invalid Resource"
+    assert client.get("/3.0/batches/0000000000").status_code == 404

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 from sandbox.shop.simulator import CUSTOMER_ID_BASE, DUPLICATE_ID_BASE
 from sandbox.shop.store import StoreView
 from sandbox.shop.truth import truth_frame, write_truth
+from tests.conftest import SMALL_STORE
 
 EARLY, LATE = datetime(2024, 4, 1), datetime(2024, 8, 29)
 
@@ -42,8 +43,11 @@ def test_truth_agrees_with_what_a_later_clock_reveals(small_store_path):
     assert joined["actual_orders_90"].sum() > 0
 
 
-def test_truth_probabilities_are_calibrated_against_realised_orders(small_store_view):
-    truth = truth_frame(small_store_view)
+def test_truth_probabilities_are_calibrated_against_realised_orders(small_store_path):
+    # At the end of the history: the simulation covers the whole 365-day horizon after it.
+    view = StoreView(small_store_path, datetime.combine(SMALL_STORE.end, datetime.min.time()))
+    truth = truth_frame(view)
+    view.close()
     bins = pd.qcut(truth["p_order_30"], 4, duplicates="drop")
     by_bin = truth.groupby(bins, observed=True).agg(
         predicted=("p_order_30", "mean"), realised=("actual_orders_30", lambda s: (s > 0).mean())

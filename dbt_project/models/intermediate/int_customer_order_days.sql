@@ -5,7 +5,6 @@
     reads the totals of the customer's last activity day before D with one ASOF lookup instead
     of a scan of their history.
 -#}
-{%- set categories = var('feature_categories') -%}
 
 with
 
@@ -20,10 +19,6 @@ order_quantities as (
 
     select
         order_id,
-        {% for category in categories -%}
-            coalesce(sum(quantity) filter (where category = '{{ category }}'), 0)
-                as quantity_{{ category }},
-        {% endfor -%}
         coalesce(sum(quantity), 0) as quantity_total
     from {{ ref('order_items') }}
     group by order_id
@@ -49,9 +44,6 @@ changes as (
         coalesce(orders.days_since_previous_order, 0) as gap_days,
         power(coalesce(orders.days_since_previous_order, 0), 2) as gap_days_squared,
         cast(orders.days_since_previous_order is not null as integer) as gaps,
-        {% for category in categories -%}
-            coalesce(order_quantities.quantity_{{ category }}, 0) as quantity_{{ category }},
-        {% endfor -%}
         coalesce(order_quantities.quantity_total, 0) as quantity_total
     from orders
     left join order_quantities on orders.order_id = order_quantities.order_id
@@ -70,9 +62,6 @@ changes as (
         0 as gap_days,
         0 as gap_days_squared,
         0 as gaps,
-        {% for category in categories -%}
-            0 as quantity_{{ category }},
-        {% endfor -%}
         0 as quantity_total
     from orders
     where refund_known_at is not null and not is_cancelled
@@ -91,9 +80,6 @@ changes as (
         0 as gap_days,
         0 as gap_days_squared,
         0 as gaps,
-        {% for category in categories -%}
-            -coalesce(order_quantities.quantity_{{ category }}, 0) as quantity_{{ category }},
-        {% endfor -%}
         -coalesce(order_quantities.quantity_total, 0) as quantity_total
     from orders
     left join order_quantities on orders.order_id = order_quantities.order_id
@@ -102,10 +88,7 @@ changes as (
 ),
 
 {%- set summed = ['placed_orders', 'orders', 'revenue', 'discounted_orders', 'refunded_orders',
-                  'gap_days', 'gap_days_squared', 'gaps', 'quantity_total'] -%}
-{%- for category in categories -%}
-    {%- do summed.append('quantity_' ~ category) -%}
-{%- endfor %}
+                  'gap_days', 'gap_days_squared', 'gaps', 'quantity_total'] %}
 
 daily as (
 

@@ -11,7 +11,7 @@ beside it the RFM rules (and, for CLTV, the run-rate) as a naive reference.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.lib.modeling.baselines import run_rate
-from pipeline.lib.modeling.datasets import LABEL_COLUMNS, prepare, subset
+from pipeline.lib.modeling.categories import frame_categories, load_shop_categories
+from pipeline.lib.modeling.datasets import HORIZONS, LABEL_COLUMNS, prepare, subset
 from pipeline.lib.modeling.estimators import tasks, typical_gap
 from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics
 from pipeline.lib.modeling.report import calibration_plot, decile_plot, gain_plot, write_report
@@ -48,7 +49,7 @@ def outcomes_frame(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
     ).df()
     if frame.empty:
         raise ValueError(f"no scored customers as of {as_of}")
-    return prepare(frame)
+    return prepare(frame, load_shop_categories(con))
 
 
 def _judge(task, rows: pd.DataFrame, reference: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
@@ -97,10 +98,15 @@ def evaluate_backtest(
     evaluation: dict = {"as_of_date": str(as_of), "data_known_before": str(data_end), "tasks": {}}
     plots: dict[str, bytes] = {}
     for task in tasks(config.purchase_horizon, config.churn_horizon, config.cltv_horizon):
-        entry = {"horizon_days": task.horizon, "scored_by": sources[task.name]}
+        first, last = _window(task, as_of, data_end)
+        entry = {
+            "horizon_days": task.horizon,
+            "scored_by": sources[task.name],
+            "window": {"from": str(first), "to": str(last)},
+        }
         rows = subset(frame, pd.Timestamp(as_of), task.label, task.population(frame))
         if rows.empty:
-            entry |= {"evaluated": False, "reason": _not_observed(task.horizon, as_of, data_end)}
+            entry |= {"evaluated": False, "reason": _why_not(task, frame, as_of, data_end)}
         else:
             try:
                 metrics, test = _judge(task, rows, reference)
@@ -113,11 +119,26 @@ def evaluate_backtest(
     return evaluation, plots
 
 
-def _not_observed(horizon: int, as_of: date, data_end: date) -> str:
-    return (
-        f"the data covers days before {data_end} only; the {horizon}-day window after {as_of} "
-        f"needs orders through {as_of + pd.Timedelta(days=horizon - 1):%Y-%m-%d}"
-    )
+def _window(task, as_of: date, data_end: date) -> tuple[date, date]:
+    """The days whose orders a task is judged on: its horizon after `as_of`; for the category,
+    the next order's, seen as far as the labels look (the longest horizon) and the data goes."""
+    if task.kind == "multiclass":
+        last = min(as_of + timedelta(days=max(HORIZONS) - 1), data_end - timedelta(days=1))
+        return as_of, last
+    return as_of, as_of + timedelta(days=task.horizon - 1)
+
+
+def _why_not(task, frame: pd.DataFrame, as_of: date, data_end: date) -> str:
+    """The true reason a task has nothing to be judged on."""
+    if task.kind == "multiclass" and not frame_categories(frame):
+        return "the order data names no product categories, so no category is predicted"
+    _, last = _window(task, as_of, data_end)
+    if task.kind != "multiclass" and last >= data_end:
+        return (
+            f"the data covers days before {data_end} only; the {task.horizon}-day window after "
+            f"{as_of} needs orders through {last}"
+        )
+    return f"no customer of the {task.name} population has a known outcome from {as_of} to {last}"
 
 
 def _plots(task, test: pd.DataFrame) -> dict[str, bytes]:

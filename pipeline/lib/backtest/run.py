@@ -8,16 +8,18 @@ every run, so a re-run gives the same result and the user's main warehouse is ne
 Point in time: dbt builds the whole CSV (the labels after the as-of day are what the backtest is
 judged on), but the training run's as-of date is the backtest day, so it learns only from labels
 already known then (`censor_labels`), and scoring reads the features as of that day, which use
-only orders placed before it.
+only orders placed before it. Any day inside the data works: dbt builds the features as of that
+day too (var `feature_extra_as_of_dates`), beside the weekly snapshots training reads.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from pipeline.lib.ingest.csv_orders import read_order_csv
@@ -32,7 +34,6 @@ from pipeline.lib.modeling.steps import (
 )
 from pipeline.lib.modeling.training_run import RunConfig
 from pipeline.lib.settings import PROJECT_ROOT
-from pipeline.lib.shared_values import SNAPSHOT_ISODOW, SNAPSHOT_WEEKDAY_NAME
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 CSV_TABLE = ("files", "orders")
@@ -69,15 +70,16 @@ class BacktestRun:
     scoring: ScoringSummary
 
 
-def check_as_of(as_of: date) -> date:
-    """The backtest day must be a feature snapshot day (dbt var `feature_snapshot_isodow`),
-    since the shop is scored from the features as of that day and training reads only those."""
-    if as_of.isoweekday() != SNAPSHOT_ISODOW:
-        before = as_of - timedelta(days=(as_of.isoweekday() - SNAPSHOT_ISODOW) % 7)
+def check_as_of(con, as_of: date) -> date:
+    """The backtest day must fall inside the data: after its first order, before its end."""
+    first, end = con.execute(
+        "select (select min(cast(ordered_at as date)) from marts.orders),"
+        " (select max(as_of_date) from marts.customers)"
+    ).fetchone()
+    if first is None or not first < as_of < end:
         raise BacktestError(
-            f"as-of date {as_of} is a {as_of:%A}; feature snapshots are taken on "
-            f"{SNAPSHOT_WEEKDAY_NAME}s: "
-            f"use {before} or {before + timedelta(days=7)}"
+            f"as-of date {as_of} is outside the data: its orders run from {first} to the day "
+            f"before {end}; pick a day after the first order and before {end}"
         )
     return as_of
 
@@ -111,6 +113,7 @@ def run_dbt(config: BacktestConfig) -> None:
         "--target-path", str(config.folder / "dbt" / "target"),
         "--log-path", str(config.folder / "dbt" / "logs"),
         "--selector", DBT_SELECTOR,
+        "--vars", json.dumps({"feature_extra_as_of_dates": [config.as_of.isoformat()]}),
     ]  # fmt: skip
     done = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -124,13 +127,13 @@ def run_dbt(config: BacktestConfig) -> None:
 def train_and_score(config: BacktestConfig) -> tuple[TrainingSummary, ScoringSummary]:
     """Train as the shop stood on the as-of day, then score every customer as of that day."""
     with connect(config.warehouse) as con:
+        check_as_of(con, config.as_of)
         training = train_and_register(con, config.run, config.folder, config.as_of)
         scoring = score_and_write(con, config.thresholds, config.as_of)
     return training, scoring
 
 
 def run_backtest(config: BacktestConfig) -> BacktestRun:
-    check_as_of(config.as_of)
     imported = fresh_warehouse(config)
     run_dbt(config)
     training, scoring = train_and_score(config)

@@ -2,10 +2,11 @@
 and the permanent deletion of a member (erasure). Tags in bulk, through the static segment
 behind each tag, are `mailchimp_segments`'s calls, mixed in here.
 
-Members are upserted one per call with `PUT /lists/{id}/members/{subscriber_hash}` carrying
-`status_if_new` and never `status`: that is the only upsert that cannot change an existing
-member's consent (the batch endpoint `POST /lists/{id}` needs a `status` for every member and
-applies it to existing ones; see `sandbox/mailchimp/api.py`). A new member is created
+Members are upserted with `PUT /lists/{id}/members/{subscriber_hash}` carrying `status_if_new`
+and never `status`: that is the only upsert that cannot change an existing member's consent
+(the batch subscribe endpoint `POST /lists/{id}` needs a `status` for every member and applies
+it to existing ones). The PUTs travel 500 at a time as batch operations (`POST /batches`, see
+`mailchimp_batches`), so many upserts are one write call each 500. A new member is created
 as `transactional` unless told otherwise, and this client refuses to create anyone as
 `subscribed` or `pending`: a sync never subscribes. Every request goes through `ApiSession`
 (retries with backoff, `Retry-After`, plain errors without keys or emails).
@@ -14,12 +15,14 @@ as `transactional` unless told otherwise, and this client refuses to create anyo
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.lib.clients.http import ApiError, ApiSession, RequestRejectedError
+from pipeline.lib.clients.mailchimp_batches import MAX_OPERATIONS, BatchCalls
 from pipeline.lib.clients.mailchimp_segments import SegmentCalls
 
 log = logging.getLogger(__name__)
@@ -71,7 +74,7 @@ class MemberOutcome:
     status: str | None = None  # the member's status as Mailchimp holds it after the call
 
 
-class MailchimpClient(SegmentCalls):
+class MailchimpClient(SegmentCalls, BatchCalls):
     """A Mailchimp account; `api_url` (e.g. the sandbox's http://127.0.0.1:8787/3.0) overrides
     the base URL derived from the key's data centre."""
 
@@ -134,24 +137,42 @@ class MailchimpClient(SegmentCalls):
     def upsert_members(self, list_id: str, members: Iterable[MemberUpsert]) -> list[MemberOutcome]:
         """Create or update each member (merge values only), in order; one outcome each.
 
-        One PUT per member (the only upsert that keeps consent), so there is no batch size. A
-        member Mailchimp refuses (an invalid email, a bad merge value) gets an error outcome and
-        the rest go on; a rejected key or an API that stops answering raises.
+        One batch call per 500 members, each a `PUT` with `status_if_new`. A member Mailchimp
+        refuses (an invalid email, a bad merge value) gets an error outcome and the rest go on;
+        a rejected key or an API that stops answering raises.
         """
+        members = list(members)
         outcomes = []
-        for member in members:
-            body = {
-                "email_address": member.email.strip(),
-                "status_if_new": member.status_if_new,
-                "merge_fields": dict(member.merge_fields),
-            }
-            path = f"/lists/{list_id}/members/{subscriber_hash(member.email)}"
-            try:
-                answer = self._call("PUT", path, json=body)
-            except RequestRejectedError as error:
-                outcomes.append(MemberOutcome(member.email, False, str(error)))
-                continue
-            outcomes.append(MemberOutcome(member.email, True, status=answer.get("status")))
+        for start in range(0, len(members), MAX_OPERATIONS):
+            chunk = members[start : start + MAX_OPERATIONS]
+            # The operation id is the position in the chunk: results never carry an email.
+            operations = [
+                {
+                    "method": "PUT",
+                    "path": f"/lists/{list_id}/members/{subscriber_hash(member.email)}",
+                    "operation_id": str(index),
+                    "body": json.dumps(
+                        {
+                            "email_address": member.email.strip(),
+                            "status_if_new": member.status_if_new,
+                            "merge_fields": dict(member.merge_fields),
+                        }
+                    ),
+                }
+                for index, member in enumerate(chunk)
+            ]
+            results = self.run_batch(operations)
+            for index, member in enumerate(chunk):
+                result = results.get(str(index))
+                if result is None:
+                    error = "Mailchimp's batch results hold no answer for this member"
+                    outcomes.append(MemberOutcome(member.email, False, error))
+                elif result.ok:
+                    status = result.body.get("status")
+                    outcomes.append(MemberOutcome(member.email, True, status=status))
+                else:
+                    error = self.session.scrub(result.error())
+                    outcomes.append(MemberOutcome(member.email, False, error))
         log.debug("Mailchimp: upserted %d members", len(outcomes))
         return outcomes
 

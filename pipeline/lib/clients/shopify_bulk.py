@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 POLL_FIRST_SECONDS = 0.5
 POLL_GROWTH = 1.5
 POLL_MAX_SECONDS = 15.0
+# A real operation over a shop's history takes minutes; one still running after this is stuck.
+POLL_GIVE_UP_SECONDS = 3600.0
 _FINISHED = ("COMPLETED", "FAILED", "CANCELED", "EXPIRED")
 
 
@@ -62,21 +64,42 @@ def run(client: ShopifyClient, entity: Entity, search: str) -> Iterator[dict[str
         size = client.session.download(operation["url"], spool)
         client.session.stats.pages += 1
         log.info("Shopify bulk output downloaded: %d bytes", size)
-        spool.seek(0)
+        _check_complete(spool, operation)
         yield from renest(io.TextIOWrapper(spool, encoding="utf-8"), entity)
 
 
+def _check_complete(spool, operation: dict[str, Any]) -> None:
+    """Refuse output with fewer or more lines than the operation's `objectCount` (a truncated
+    file would otherwise load part of the window as if it were all); rewinds `spool`."""
+    spool.seek(0)
+    lines = sum(1 for line in spool if line.strip())
+    spool.seek(0)
+    expected = operation.get("objectCount")
+    if expected is not None and lines != int(expected):
+        raise ApiError(
+            f"Shopify's bulk output for operation {operation['id']} holds {lines} of "
+            f"{expected} objects (cut short?); run the window again"
+        )
+
+
 def _wait(client: ShopifyClient, operation_id: str) -> dict[str, Any]:
-    """Poll the operation, backing off, until it has finished one way or another."""
-    delay = POLL_FIRST_SECONDS
+    """Poll the operation, backing off, until it has finished one way or another, or give up
+    after `POLL_GIVE_UP_SECONDS` of waiting (a stuck operation must not hold the run for ever)."""
+    delay, waited = POLL_FIRST_SECONDS, 0.0
     while True:
         operation = client.execute(POLL_BULK, {"id": operation_id})["bulkOperation"]
         if operation is None:
             raise ApiError(f"Shopify does not know bulk operation {operation_id}")
         if operation["status"] in _FINISHED:
             return operation
+        if waited >= POLL_GIVE_UP_SECONDS:
+            raise ApiError(
+                f"Shopify's bulk operation {operation_id} is still {operation['status'].lower()} "
+                f"after {waited / 60:.0f} minutes; run the window again later"
+            )
         log.debug("Shopify bulk operation %s: %s", operation_id, operation["status"])
         client.session.sleep(delay)
+        waited += delay
         delay = min(delay * POLL_GROWTH, POLL_MAX_SECONDS)
 
 
@@ -92,7 +115,10 @@ def renest(lines: Iterable[str], entity: Entity) -> Iterator[dict[str, Any]]:
     for line in lines:
         if not line.strip():
             continue
-        node = json.loads(line)
+        try:
+            node = json.loads(line)
+        except ValueError:
+            raise ApiError("a line of Shopify's bulk output is not JSON (cut short?)") from None
         parent = node.pop("__parentId", None)
         if parent is None:
             if current is not None:

@@ -20,17 +20,21 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from pipeline.lib.modeling.categories import (
+    SLOT_FEATURES,
+    add_category_features,
+    load_shop_categories,
+)
 from pipeline.lib.shared_values import LABEL_HORIZONS_DAYS, SNAPSHOT_ISODOW
 
 HORIZONS = LABEL_HORIZONS_DAYS
-CATEGORIES = ("coffee", "tea", "equipment", "gifts")
 
 NUMERIC_FEATURES = [
     "days_since_first_seen", "orders_30d", "orders_90d", "orders_365d", "orders_lifetime",
     "revenue_30d", "revenue_90d", "revenue_365d", "revenue_lifetime", "avg_order_value",
     "days_since_first_order", "days_since_last_order", "mean_gap_days", "sd_gap_days",
     "recency_gap_ratio", "discount_order_share", "refund_order_share",
-    *(f"share_{c}" for c in CATEGORIES),
+    *SLOT_FEATURES,
     "emails_received_30d", "emails_opened_30d", "emails_clicked_30d", "open_rate_30d",
     "click_rate_30d", "emails_received_90d", "emails_opened_90d", "emails_clicked_90d",
     "open_rate_90d", "click_rate_90d", "days_since_last_open", "days_since_last_click",
@@ -68,7 +72,7 @@ def load_training_frame(
         order by f.as_of_date, f.customer_id""",
         [until],
     ).df()
-    return prepare(frame)
+    return prepare(frame, load_shop_categories(con))
 
 
 def load_scoring_frame(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
@@ -82,23 +86,24 @@ def load_scoring_frame(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFr
             f"marts.customer_features has no rows as of {as_of}: pick a date on its spine "
             "(every Monday of the history and each of the last 28 days)"
         )
-    return prepare(frame)
+    return prepare(frame, load_shop_categories(con))
 
 
-def prepare(frame: pd.DataFrame) -> pd.DataFrame:
-    """Types LightGBM and the baselines rely on: dates as datetimes, fixed category levels."""
-    missing = sorted(set(FEATURES) - set(frame.columns))
+def prepare(frame: pd.DataFrame, categories: tuple[str, ...]) -> pd.DataFrame:
+    """Types LightGBM and the baselines rely on: dates as datetimes, fixed category levels, and
+    the category slot features of the shop's ranked `categories` (see `categories`)."""
+    derived = {*SLOT_FEATURES, "top_category"}
+    contract = set(FEATURES) - derived | {"category_quantities", "quantity_total"}
+    missing = sorted(contract - set(frame.columns))
     if missing:
         raise ValueError(f"customer features lack the contract's columns: {missing}")
-    for column, levels in (("top_category", CATEGORIES), ("email_consent", CONSENT_LEVELS)):
-        unknown = set(frame[column].dropna().astype(str)) - set(levels)
-        if unknown:
-            # A category the models were not built for would silently become "missing".
-            raise ValueError(f"{column} has values outside {levels}: {sorted(unknown)}")
-    frame = frame.copy()
+    unknown = set(frame["email_consent"].dropna().astype(str)) - set(CONSENT_LEVELS)
+    if unknown:
+        # A level the models were not built for would silently become "missing".
+        raise ValueError(f"email_consent has values outside {CONSENT_LEVELS}: {sorted(unknown)}")
+    frame = add_category_features(frame, categories)
     frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
     frame["has_ordered"] = frame["has_ordered"].astype(bool)
-    frame["top_category"] = pd.Categorical(frame["top_category"], categories=CATEGORIES)
     frame["email_consent"] = pd.Categorical(frame["email_consent"], categories=CONSENT_LEVELS)
     for column in NUMERIC_FEATURES:
         frame[column] = frame[column].astype("float64")

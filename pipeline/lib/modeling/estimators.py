@@ -5,7 +5,8 @@ Tasks (grain of training rows: one per customer × weekly snapshot, in the task'
 - churn: P(no order within the churn horizon), customers with ≥ 1 order before the snapshot;
 - cltv: expected net revenue within the CLTV horizon (tweedie objective: many exact zeros and a
   long right tail), with p10/p90 from two quantile models;
-- category: the category of the next order (multiclass), customers who ordered again.
+- category: the category of the next order (multiclass over the shop's top categories and
+  `other`, see `categories`), customers who ordered again.
 Classifiers are calibrated on the validation snapshot (Platt or isotonic) when two-fold cross
 -fitting on that snapshot says it lowers log loss. The expected next order date is not learnt:
 it comes from each customer's own gap history (`expected_days_to_next_order`).
@@ -23,7 +24,8 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
-from pipeline.lib.modeling.datasets import CATEGORIES, FEATURES, feature_matrix
+from pipeline.lib.modeling.categories import aligned, frame_categories, levels
+from pipeline.lib.modeling.datasets import FEATURES, feature_matrix
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def tasks(purchase_horizon: int, churn_horizon: int, cltv_horizon: int) -> list[
         Task("cltv", "amount", cltv_horizon, f"revenue_next_{cltv_horizon}d",
              everyone, lambda f: f[f"revenue_next_{cltv_horizon}d"].clip(lower=0).to_numpy()),
         Task("category", "multiclass", purchase_horizon, "next_order_category",
-             everyone, lambda f: f["next_order_category"].map(CATEGORIES.index).to_numpy()),
+             everyone, lambda f: f["next_order_category"].cat.codes.to_numpy()),
     ]  # fmt: skip
 
 
@@ -148,22 +150,32 @@ class TrainedModel:
     calibrator: Calibrator = field(default_factory=lambda: Calibrator("none"))
     calibration_losses: dict = field(default_factory=dict)
     features: list[str] = field(default_factory=lambda: list(FEATURES))
+    categories: tuple[str, ...] = ()  # the shop's ranked categories it was trained with
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """What a multiclass model's probability columns stand for, in order."""
+        return levels(self.categories)
+
+    def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model inputs of `frame`, its category slots meaning what they meant in training."""
+        return feature_matrix(aligned(frame, self.categories))
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability (binary), expected amount (amount) or class probabilities (multiclass)."""
-        raw = self.booster.predict(feature_matrix(frame))
+        raw = self.booster.predict(self.matrix(frame))
         return self.calibrator(raw) if self.kind == "binary" else raw
 
     def predict_interval(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """p10 and p90 of the amount (ordered, never negative)."""
-        x = feature_matrix(frame)
+        x = self.matrix(frame)
         low = np.maximum(self.quantiles["p10"].predict(x), 0)
         high = np.maximum(self.quantiles["p90"].predict(x), 0)
         return np.minimum(low, high), np.maximum(low, high)
 
     def contributions(self, frame: pd.DataFrame) -> np.ndarray:
         """Per-feature contributions (raw score space), features × rows, bias column dropped."""
-        return self.booster.predict(feature_matrix(frame), pred_contrib=True)[:, :-1]
+        return self.booster.predict(self.matrix(frame), pred_contrib=True)[:, :-1]
 
     def importance(self) -> pd.Series:
         gain = self.booster.feature_importance(importance_type="gain")
@@ -174,13 +186,14 @@ def fit_model(
     task: Task, train: pd.DataFrame, valid: pd.DataFrame, params: ModelParams
 ) -> TrainedModel:
     """LightGBM with early stopping on the validation snapshot, then calibration/quantiles."""
+    categories = frame_categories(train)
     objective, extra = {
         "binary": ("binary", {}),
         "amount": ("tweedie", {"tweedie_variance_power": 1.3}),
-        "multiclass": ("multiclass", {"num_class": len(CATEGORIES)}),
+        "multiclass": ("multiclass", {"num_class": len(levels(categories))}),
     }[task.kind]
     booster = _boost(params.lgb_params(objective, **extra), task, train, valid, params)
-    model = TrainedModel(task.name, task.kind, task.horizon, booster)
+    model = TrainedModel(task.name, task.kind, task.horizon, booster, categories=categories)
     if task.kind == "binary":
         y_valid = task.target(valid)
         raw = booster.predict(feature_matrix(valid))

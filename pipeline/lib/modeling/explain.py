@@ -13,6 +13,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from pipeline.lib.modeling.categories import slot_names
+
 _n = lambda v: f"{v:.0f}"  # noqa: E731
 _money = lambda v: f"{v:,.0f}"  # noqa: E731
 _pct = lambda v: f"{v * 100:.0f}%"  # noqa: E731
@@ -67,16 +69,19 @@ _NULL_PHRASES = {
 }
 
 
-def phrase(feature: str, value) -> str:
-    """One marketer-readable reason from a feature and the customer's value of it."""
+def phrase(feature: str, value, category: str | None = None) -> str:
+    """One marketer-readable reason from a feature and the customer's value of it; `category`
+    names the shop category a category slot feature holds."""
     if feature == "has_ordered":
         return "has ordered before" if value else "has not ordered yet"
-    if feature.startswith("share_"):
-        return f"{_pct(float(value))} of items bought were {feature.removeprefix('share_')}"
+    if feature.startswith("category_share_") and category is not None:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return "has bought no items yet"
+        return f"{_pct(float(value))} of items bought were {category}"
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return _NULL_PHRASES.get(feature, f"no {feature.replace('_', ' ')} yet")
     if feature == "top_category":
-        return f"mostly buys {value}"
+        return "mostly buys from other categories" if value == "other" else f"mostly buys {value}"
     if feature == "email_consent":
         return f"email consent: {str(value).replace('_', ' ')}"
     template, fmt = PHRASES.get(feature, (feature.replace("_", " ") + ": {}", str))
@@ -90,10 +95,12 @@ def top_reasons(
     order = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
     strength = np.take_along_axis(contributions, order, axis=1)
     values = frame[features].astype(object).to_numpy()
+    names = slot_names(frame)
+    categories = [names.get(feature) for feature in features]
     reasons = []
     for row, (picks, pushes) in enumerate(zip(order, strength, strict=True)):
         reasons.append(
-            [phrase(features[f], values[row, f]) for f, push in zip(picks, pushes, strict=True)
-             if push > 0]
+            [phrase(features[f], values[row, f], categories[f])
+             for f, push in zip(picks, pushes, strict=True) if push > 0]
         )  # fmt: skip
     return reasons

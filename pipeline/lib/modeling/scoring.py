@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.lib.modeling.baselines import Btyd
-from pipeline.lib.modeling.datasets import CATEGORIES
+from pipeline.lib.modeling.categories import aligned
 from pipeline.lib.modeling.estimators import TrainedModel, expected_days_to_next_order
 from pipeline.lib.modeling.explain import top_reasons
 from pipeline.lib.shared_values import (
@@ -95,7 +95,8 @@ def score(
         model = models.get(task)
         if model is not None:
             out[column] = model.predict(frame)
-            reasons = top_reasons(model.contributions(frame), frame, model.features)
+            own = aligned(frame, model.categories)
+            reasons = top_reasons(model.contributions(own), own, model.features)
             out[f"{task}_reasons"] = pd.Series(reasons, index=frame.index)
             sources.append("lightgbm")
         elif btyd is not None:
@@ -127,7 +128,7 @@ def score(
     category_model = models.get("category")
     if category_model is not None:
         best = category_model.predict(frame).argmax(axis=1)
-        out["next_best_category"] = np.array(CATEGORIES, dtype=object)[best]
+        out["next_best_category"] = np.array(category_model.classes, dtype=object)[best]
     else:
         out["next_best_category"] = frame["top_category"].astype(object)
     days = expected_days_to_next_order(frame, prior_gap)

@@ -3,7 +3,8 @@ rows, and measure all of them on the held-out test snapshot.
 
 A task falls back to BTYD/rules for scoring (no LightGBM model) when its history is shorter than
 the horizon plus two snapshots, or when a class of its label has fewer than
-`min_class_examples` training rows; the run records why.
+`min_class_examples` training rows (for the category, when fewer than two categories have that
+many, or the data names no categories); the run records why.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.lib.modeling.baselines import Btyd, RecencyFrequencyLogistic, run_rate
+from pipeline.lib.modeling.categories import frame_categories
 from pipeline.lib.modeling.datasets import (
-    CATEGORIES,
     TimeSplit,
     check_horizon,
     labelled_snapshots,
@@ -97,6 +98,9 @@ def _sample(rows: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
 
 def train_task(frame: pd.DataFrame, task: Task, config: RunConfig) -> TaskResult:
     result = TaskResult(task)
+    if task.kind == "multiclass" and not frame_categories(frame):
+        result.fallback_reason = "the shop's order data names no product categories"
+        return result
     result.split = split = time_split(
         labelled_snapshots(frame, task.label), task.horizon,
         max_train_snapshots=config.max_train_snapshots,
@@ -119,9 +123,12 @@ def train_task(frame: pd.DataFrame, task: Task, config: RunConfig) -> TaskResult
     y_train = task.target(train)
     if task.kind == "amount":
         counts = [int((y_train > 0).sum())]
+    elif task.kind == "binary":
+        counts = np.bincount(y_train.astype(int), minlength=2)
     else:
-        classes = 2 if task.kind == "binary" else len(CATEGORIES)
-        counts = np.bincount(y_train.astype(int), minlength=classes)
+        # Long-tail categories may be rare next orders; two well-represented ones make a model.
+        counts = np.sort(np.bincount(y_train.astype(int)))[::-1][:2]
+        counts = counts if len(counts) == 2 else [0]
     if min(counts) < config.min_class_examples:
         result.fallback_reason = (
             f"a label class has fewer than {config.min_class_examples} training examples"
@@ -156,7 +163,7 @@ def _evaluate(result: TaskResult, train: pd.DataFrame, test: pd.DataFrame) -> pd
     else:
         out["model"] = model.predict(test).argmax(axis=1)
         # Baseline: the category they have bought most, else the shop's most common next one.
-        usual = CATEGORIES.index(train["next_order_category"].mode().iloc[0])
+        usual = train["next_order_category"].cat.codes.mode().iloc[0]
         top = test["top_category"].cat.codes.to_numpy()
         out["top_category"] = np.where(top >= 0, top, usual)
         result.metrics = {"accuracy": float((out["model"] == actual).mean()), "n": len(out)}

@@ -4,8 +4,9 @@ Properties: each scalar property the desired state carries has a merge field (`M
 created once per audience with `ensure_merge_fields` before the first write. List properties
 (segments, reasons) have no merge field type: segments travel as tags, reasons stay in Klaviyo.
 A scalar property without a merge field is an error, so a new property is never dropped unseen.
-Members are upserted one PUT each with `status_if_new: transactional` and never `status` (see
-`clients.mailchimp`): an existing member's consent is never touched and nobody is subscribed.
+Members are upserted by PUT with `status_if_new: transactional` and never `status`, 500 PUTs
+per batch operations call (see `clients.mailchimp`): an existing member's consent is never
+touched and nobody is subscribed.
 Members are addressed by email, and their contact id is the subscriber hash (md5 of the
 lower-cased email), so a removal still works once the email is gone from the warehouse.
 

@@ -88,9 +88,42 @@ def canonical_properties(customer_id: str, properties: Mapping[str, Any]) -> dic
 
 
 def properties_hash(properties: Mapping[str, Any]) -> str:
-    """A stable hash of canonical properties: key order and list/tuple do not matter."""
-    text = json.dumps(properties, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    """A stable hash of what a marketer acts on in canonical properties (`change_signature`):
+    a write is planned only when it differs, so daily re-scoring noise rewrites nobody."""
+    text = json.dumps(
+        change_signature(properties), sort_keys=True, separators=(",", ":"), allow_nan=False
+    )
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# Property names (by suffix) whose synced value moves a little every day although nothing a
+# marketer acts on changed, and how coarsely a change counts: a probability by 10 points, a
+# money forecast by a step of 25% (log scale), a predicted date by its ISO week. Where a
+# score came from (when, which model or fallback) changes nothing by itself: a fallback's
+# version names its day. The full values still travel with every write.
+PROBABILITY_STEP = 0.1
+MONEY_STEP = 1.25
+_IGNORED_SUFFIXES = ("scored_at", "model_version", "score_source")
+
+
+def change_signature(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical properties as coarse as a marketer reads them (see the rules above)."""
+    signature: dict[str, Any] = {}
+    for name, value in properties.items():
+        if name.endswith(_IGNORED_SUFFIXES):
+            continue
+        if isinstance(value, bool) or value is None:
+            signature[name] = value
+        elif name.endswith("_probability") and isinstance(value, int | float):
+            signature[name] = round(round(value / PROBABILITY_STEP) * PROBABILITY_STEP, 2)
+        elif name.endswith("_predicted") and isinstance(value, int | float):
+            signature[name] = round(math.log(value) / math.log(MONEY_STEP)) if value > 0 else 0
+        elif name.endswith("_date") and isinstance(value, str) and len(value) == 10:
+            year, week, _ = date.fromisoformat(value).isocalendar()
+            signature[name] = f"{year}-W{week:02d}"
+        else:
+            signature[name] = value
+    return signature
 
 
 def _scalar(customer_id: str, name: str, value: Any) -> Any:

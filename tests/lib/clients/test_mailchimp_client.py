@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
+import tarfile
 
 import pytest
 
@@ -134,20 +136,63 @@ def test_base_url_follows_the_key_data_centre():
     assert MailchimpClient(None, "k-us3").api_url == "https://us3.api.mailchimp.com/3.0"
 
 
-def test_requests_use_basic_auth_and_the_member_hash():
+def _results_archive(results: list[dict]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        payload = json.dumps(results).encode()
+        info = tarfile.TarInfo("b1/0.json")
+        info.size = len(payload)
+        archive.addfile(info, io.BytesIO(payload))
+    return buffer.getvalue()
+
+
+def test_upserts_are_member_puts_in_one_batch_with_basic_auth_and_the_member_hash():
     api = client("https://us5.api.mailchimp.com", key="abc-us5")
-    adapter = scripted(api.session, [Reply(200, {"id": "h", "status": "subscribed"})])
-    api.upsert_members("L1", [MemberUpsert(" Jane@Example.COM ", {"CHURN": 1})])
-    sent = adapter.requests[0]
-    assert sent.method == "PUT"
-    assert (
-        sent.url
-        == f"https://us5.api.mailchimp.com/3.0/lists/L1/members/{subscriber_hash('jane@example.com')}"
+    results = [
+        {"status_code": 200, "operation_id": "0", "response": json.dumps({"status": "subscribed"})},
+        {"status_code": 400, "operation_id": "1", "response": json.dumps(
+            {"title": "Invalid Resource", "detail": "bad@example.com looks fake", "status": 400}
+        )},
+    ]  # fmt: skip
+    url = "https://bucket.s3.amazonaws.com/b1.tar.gz?signature=x"
+    adapter = scripted(
+        api.session,
+        [
+            Reply(200, {"id": "b1", "status": "pending"}),
+            Reply(200, {"id": "b1", "status": "finished", "response_body_url": url}),
+            Reply(200, _results_archive(results)),
+        ],
     )
-    assert (
-        sent.headers["Authorization"] == "Basic " + base64.b64encode(b"foresight:abc-us5").decode()
-    )
-    assert b'"status_if_new": "transactional"' in sent.body and b'"status":' not in sent.body
+    upserts = [MemberUpsert(" Jane@Example.COM ", {"CHURN": 1}), MemberUpsert("bad@example.com")]
+    outcomes = api.upsert_members("L1", upserts)
+    submit, poll, download = adapter.requests
+    assert (submit.method, submit.url) == ("POST", "https://us5.api.mailchimp.com/3.0/batches")
+    assert poll.url == "https://us5.api.mailchimp.com/3.0/batches/b1"
+    assert (download.url, download.headers.get("Authorization")) == (url, None)
+    auth = "Basic " + base64.b64encode(b"foresight:abc-us5").decode()
+    assert submit.headers["Authorization"] == poll.headers["Authorization"] == auth
+    put = json.loads(submit.body)["operations"][0]
+    assert (put["method"], put["path"], put["operation_id"]) == (
+        "PUT", f"/lists/L1/members/{subscriber_hash('jane@example.com')}", "0",
+    )  # fmt: skip
+    assert json.loads(put["body"]) == {
+        "email_address": "Jane@Example.COM",
+        "status_if_new": "transactional",
+        "merge_fields": {"CHURN": 1},
+    }
+    assert api.write_calls == 1
+    assert [(o.ok, o.status) for o in outcomes] == [(True, "subscribed"), (False, None)]
+    assert "Invalid Resource" in outcomes[1].error and "bad@example.com" not in outcomes[1].error
+
+
+def test_upserts_take_one_batch_call_per_500_members(sandbox, audience):
+    api = client(f"{sandbox.url}/3.0")
+    emails = [f"batch{n}@example.com" for n in range(501)]
+    outcomes = api.upsert_members(audience["id"], [MemberUpsert(e) for e in emails])
+    assert api.write_calls == 2
+    assert all(o.ok and o.status == "transactional" for o in outcomes)
+    again = api.upsert_members(audience["id"], [MemberUpsert(emails[0])])
+    assert again[0].ok and api.write_calls == 3
 
 
 def test_a_permanent_deletion_says_whether_there_was_a_member():

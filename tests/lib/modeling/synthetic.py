@@ -10,18 +10,34 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.lib.modeling.datasets import CATEGORIES, NUMERIC_FEATURES, prepare
+from pipeline.lib.modeling.categories import SLOT_FEATURES
+from pipeline.lib.modeling.datasets import NUMERIC_FEATURES, prepare
 
 FIRST_SNAPSHOT = pd.Timestamp("2024-01-01")  # a Monday
+# Deliberately not any simulated shop's categories: the models must take whatever the data says.
+CATEGORIES = ("shoes", "shirts", "bags", "hats")
 
 
-def synthetic_frame(customers: int = 2000, weeks: int = 30, seed: int = 3) -> pd.DataFrame:
+def category_quantities(taste: np.ndarray, items: int = 20) -> list[list[dict]]:
+    """Items per category by name, largest first (ties by name), as the features mart has it."""
+    rows = []
+    for shares in taste:
+        counts = np.round(shares * items).astype(int)
+        pairs = sorted(zip(CATEGORIES, counts, strict=True), key=lambda p: (-p[1], p[0]))
+        rows.append([{"category": c, "quantity": int(q)} for c, q in pairs if q > 0])
+    return rows
+
+
+def synthetic_frame(
+    customers: int = 2000, weeks: int = 30, seed: int = 3, categories=CATEGORIES
+) -> pd.DataFrame:
     """Features ⨝ labels for `weeks` Monday snapshots; labels observed as far as the last
     snapshot allows (30/90/365-day columns null when their window passes it)."""
     rng = np.random.default_rng(seed)
     rate = rng.gamma(1.2, 1 / 60, customers)  # orders per day while active
     lapse = rng.beta(1, 3, customers)
     taste = rng.dirichlet(np.ones(len(CATEGORIES)), customers)
+    quantities = category_quantities(taste)
     last = FIRST_SNAPSHOT + pd.Timedelta(weeks=weeks - 1)
     frames = []
     for week in range(weeks):
@@ -34,7 +50,8 @@ def synthetic_frame(customers: int = 2000, weeks: int = 30, seed: int = 3) -> pd
         since_last = np.minimum(since_last, seen)
         gap = np.where(orders >= 2, np.minimum(seen / np.maximum(orders, 1), 400), np.nan)
         aov = np.where(has, rng.gamma(4, 12, customers), np.nan)
-        frame = pd.DataFrame({c: 0.0 for c in NUMERIC_FEATURES}, index=range(customers))
+        numeric = [c for c in NUMERIC_FEATURES if c not in SLOT_FEATURES]
+        frame = pd.DataFrame({c: 0.0 for c in numeric}, index=range(customers))
         frame = frame.assign(
             customer_id=[f"c{i:05d}" for i in range(customers)],
             as_of_date=as_of,
@@ -52,9 +69,9 @@ def synthetic_frame(customers: int = 2000, weeks: int = 30, seed: int = 3) -> pd
             recency_gap_ratio=since_last / gap,
             emails_opened_30d=rng.poisson(np.where(active, 3, 0.5)),
             emails_received_30d=6,
-            top_category=np.where(has, np.array(CATEGORIES)[taste.argmax(axis=1)], None),
             email_consent=rng.choice(["subscribed", "unsubscribed", "never_subscribed"], customers),
-            **{f"share_{c}": np.where(has, taste[:, i], 0.0) for i, c in enumerate(CATEGORIES)},
+            quantity_total=np.where(has, 20, 0),
+            category_quantities=[q if h else [] for q, h in zip(quantities, has, strict=True)],
         )
         effective = np.where(active, rate, 0.0) + 0.002
         for h in (30, 90, 365):
@@ -72,4 +89,4 @@ def synthetic_frame(customers: int = 2000, weeks: int = 30, seed: int = 3) -> pd
             frame["days_to_next_order"].notna(), np.array(CATEGORIES)[picks], None
         )
         frames.append(frame.loc[frame["orders_next_30d"].notna() | (week == weeks - 1)])
-    return prepare(pd.concat(frames, ignore_index=True))
+    return prepare(pd.concat(frames, ignore_index=True), tuple(categories))

@@ -33,11 +33,11 @@ def test_unknown_horizon_is_a_clear_error():
         RunConfig(purchase_horizon=14)
 
 
-def test_a_category_the_models_do_not_know_is_a_clear_error(frame):
-    top = frame["top_category"].astype(object).replace("tea", "cocoa")
-    renamed = frame.assign(top_category=top)
-    with pytest.raises(ValueError, match=r"top_category has values outside .*\['cocoa'\]"):
-        prepare(renamed)
+def test_a_consent_level_the_models_do_not_know_is_a_clear_error(frame):
+    renamed = frame.assign(email_consent=frame["email_consent"].astype(object).replace(
+        "unsubscribed", "maybe"))  # fmt: skip
+    with pytest.raises(ValueError, match=r"email_consent has values outside .*\['maybe'\]"):
+        prepare(renamed, ("shoes",))
 
 
 def test_classifiers_beat_the_recency_frequency_baseline(run):

@@ -36,7 +36,7 @@ def test_calibration_error_and_lift():
 def test_reasons_are_phrased_for_marketers():
     assert phrase("recency_gap_ratio", 2.31) == "no order in 2.3× their usual gap"
     assert phrase("emails_opened_30d", 4.0) == "opened 4 emails in the last 30 days"
-    assert phrase("share_coffee", 0.75) == "75% of items bought were coffee"
+    assert phrase("category_share_1", 0.75, "shoes") == "75% of items bought were shoes"
     assert phrase("days_since_last_order", np.nan) == "has never ordered"
     assert phrase("orders_lifetime", 3.0) == "3 orders so far"
 

@@ -5,12 +5,12 @@ import pandas as pd
 import pytest
 
 from pipeline.lib.modeling import quality
-from pipeline.lib.modeling.datasets import CATEGORIES, LABEL_COLUMNS, censor_labels
+from pipeline.lib.modeling.datasets import LABEL_COLUMNS, censor_labels
 from pipeline.lib.modeling.scoring import TierThresholds
 from pipeline.lib.modeling.steps import score_and_write, train_and_register
 from pipeline.lib.modeling.training_run import RunConfig
 from tests.lib.modeling.conftest import FAST
-from tests.lib.modeling.synthetic import synthetic_frame
+from tests.lib.modeling.synthetic import CATEGORIES, synthetic_frame
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +29,18 @@ def warehouse(small, tmp_path_factory):
         email_consent=frame["email_consent"].astype(object),
     )
     labels = frame[["customer_id", "as_of_date", *LABEL_COLUMNS]].assign(
-        as_of_date=frame["as_of_date"].dt.date
+        as_of_date=frame["as_of_date"].dt.date,
+        next_order_category=frame["next_order_category"].astype(object),
     )
     con.register("features", features)
     con.register("labels", labels)
     con.execute("create table marts.customer_features as select * from features")
     con.execute("create table marts.customer_labels as select * from labels")
+    con.execute(
+        "create table marts.shop_categories as select unnest(?) as category, "
+        "generate_subscripts(?, 1) as category_rank",
+        [list(CATEGORIES), list(CATEGORIES)],
+    )
     yield con
     con.close()
 
@@ -85,7 +91,7 @@ def test_a_backtest_never_sees_labels_after_its_as_of_date(frame):
     known = censored["days_to_next_order"].notna()
     next_at = censored["as_of_date"] + pd.to_timedelta(censored["days_to_next_order"], unit="D")
     assert (next_at[known] < as_of).all()
-    assert censored.loc[known, "next_order_category"].isin(CATEGORIES).all()
+    assert censored.loc[known, "next_order_category"].isin([*CATEGORIES, "other"]).all()
 
 
 def test_censoring_handles_a_churn_label_known_for_every_row(frame):

@@ -209,3 +209,47 @@ def test_consent_removals_and_a_new_group_never_block():
     plan = build_plan(after, state)
     assert len(plan.removes["vip"]) == 50 and len(plan.adds["new"]) == 50
     assert check_blast_radius(plan, state, STRICT) == []
+
+
+def _scored(n: int, **changes) -> DesiredContact:
+    properties = {
+        "foresight_churn_probability": 0.412,
+        "foresight_churn_tier": "medium",
+        "foresight_cltv_predicted": 123.4,
+        "foresight_expected_next_order_date": "2026-01-06",
+        "foresight_scored_at": "2026-01-01T05:00:00",
+        "foresight_model_version": "fallback-20260101",
+        **changes,
+    }
+    return contact(n, "vip", **properties)
+
+
+def test_a_day_of_rescoring_noise_rewrites_nobody():
+    yesterday = [_scored(1), _scored(2)]
+    today = [
+        _scored(
+            1,
+            foresight_churn_probability=0.418,
+            foresight_scored_at="2026-01-02T05:00:00",
+            foresight_model_version="fallback-20260102",
+        ),
+        _scored(2, foresight_cltv_predicted=124.9, foresight_expected_next_order_date="2026-01-09"),
+    ]
+    plan = build_plan(today, acknowledged(yesterday))
+    assert plan.property_writes == [] and plan.planned == 0
+
+
+def test_what_a_marketer_acts_on_rewrites_with_every_current_value():
+    yesterday = [_scored(n) for n in range(1, 6)]
+    today = [
+        _scored(1, foresight_churn_tier="high"),
+        _scored(2, foresight_churn_probability=0.47),  # crosses a 10-point step
+        _scored(3, foresight_cltv_predicted=160.0),  # moves by more than a 25% step
+        _scored(4, foresight_expected_next_order_date="2026-01-13"),  # the next week
+        _scored(5, foresight_scored_at="2026-01-02T05:00:00"),
+    ]
+    plan = build_plan(today, acknowledged(yesterday))
+    assert ids(plan.property_writes) == ["c001", "c002", "c003", "c004"]
+    # The write carries today's values in full, scored_at included.
+    assert plan.property_writes[1].properties["foresight_churn_probability"] == 0.47
+    assert plan.property_writes[0].properties["foresight_scored_at"] == "2026-01-01T05:00:00"

@@ -2,8 +2,9 @@
     Grain: one row per (customer_id, as_of_date): what was known about the customer strictly
     before the as-of date (see `before_as_of`). Built incrementally per as-of window (vars
     `as_of_from` / `as_of_to`, which the Dagster partition passes): every date of the last
-    `feature_daily_days` days before the data's as-of date, and older dates only on the weekly
-    snapshot day, so the table equals a fresh build whatever the order of runs.
+    `feature_daily_days` days before the data's as-of date, older dates only on the weekly
+    snapshot day (plus any of var `feature_extra_as_of_dates`, e.g. a backtest's day), so the
+    table equals a fresh build whatever the order of runs.
 -#}
 {{ config(
     materialized='incremental',
@@ -13,14 +14,14 @@
     post_hook=[
         "delete from {{ this }} where as_of_date <= (select max(as_of_date) from {{ this }}) - "
         ~ var('feature_daily_days') ~ " and isodow(as_of_date) != "
-        ~ var('feature_snapshot_isodow'),
+        ~ var('feature_snapshot_isodow') ~ extra_as_of_dates_kept(),
         "delete from {{ this }} where customer_id not in
             (select customer_id from {{ ref('customers') }})",
     ],
 ) }}
-{%- set categories = var('feature_categories') -%}
 {%- set as_of_from = var('as_of_from', none) -%}
 {%- set as_of_to = var('as_of_to', none) -%}
+{%- set extra_dates = var('feature_extra_as_of_dates') -%}
 
 with
 
@@ -75,6 +76,9 @@ as_of_dates as (
     where
         candidate_dates.as_of_date > candidate_dates.data_as_of - {{ var('feature_daily_days') }}
         or isodow(candidate_dates.as_of_date) = {{ var('feature_snapshot_isodow') }}
+        or candidate_dates.as_of_date in (
+            {%- for extra in extra_dates %}cast('{{ extra }}' as date), {% endfor %}null
+        )
 
 ),
 
@@ -139,6 +143,50 @@ abandoned_checkouts as (
 
 ),
 
+customer_categories as (
+
+    select distinct
+        customer_id,
+        category
+    from {{ ref('int_customer_category_days') }}
+
+),
+
+category_spine as (
+
+    select
+        spine.customer_id,
+        spine.as_of_date,
+        customer_categories.category
+    from spine
+    inner join customer_categories on spine.customer_id = customer_categories.customer_id
+
+),
+
+-- Items bought per category by name (largest first), as of each date: names, not positions,
+-- so a row stays right when the shop's category ranking changes later.
+category_totals as (
+
+    select
+        category_spine.customer_id,
+        category_spine.as_of_date,
+        list(
+            {
+                'category': category_spine.category,
+                'quantity': category_days.cumulative_quantity
+            }
+            order by category_days.cumulative_quantity desc, category_spine.category asc
+        ) filter (where category_days.cumulative_quantity > 0) as category_quantities
+    from category_spine
+    asof inner join {{ ref('int_customer_category_days') }} as category_days
+        on
+            category_spine.customer_id = category_days.customer_id
+            and category_spine.category = category_days.category
+            and {{ before_as_of('category_days.activity_date', 'category_spine.as_of_date') }}
+    group by category_spine.customer_id, category_spine.as_of_date
+
+),
+
 {%- set order_windows = {'now': 'as_of_date', '30': 'as_of_minus_30', '90': 'as_of_minus_90',
                          '365': 'as_of_minus_365'} %}
 {%- set email_windows = {'now': 'as_of_date', '30': 'as_of_minus_30', '90': 'as_of_minus_90'} %}
@@ -167,17 +215,7 @@ looked_up as (
         orders_now.cumulative_discounted_orders as discounted_orders,
         orders_now.cumulative_refunded_orders as refunded_orders,
         orders_now.cumulative_quantity_total as quantity_total,
-        {% for category in categories -%}
-            orders_now.cumulative_quantity_{{ category }} as quantity_{{ category }},
-        {% endfor -%}
-        [
-            {% for category in categories -%}
-                {
-                    'quantity': orders_now.cumulative_quantity_{{ category }},
-                    'category': '{{ category }}'
-                }{{ ',' if not loop.last }}
-            {% endfor %}
-        ] as category_quantities,
+        category_totals.category_quantities,
         date_diff('second', first_orders.first_ordered_at, spine.as_of_date) / 86400.0
             as days_since_first_order_raw,
         date_diff('second', orders_now.last_placed_at, spine.as_of_date) / 86400.0
@@ -213,6 +251,10 @@ looked_up as (
         {% endfor -%}
     {% endfor -%}
     left join first_orders on spine.customer_id = first_orders.customer_id
+    left join category_totals
+        on
+            spine.customer_id = category_totals.customer_id
+            and spine.as_of_date = category_totals.as_of_date
     left join abandoned_checkouts
         on
             spine.customer_id = abandoned_checkouts.customer_id
@@ -249,13 +291,11 @@ final as (
         days_since_last_order / nullif(gap_days / nullif(gaps, 0), 0) as recency_gap_ratio,
         discounted_orders / nullif(orders_lifetime, 0) as discount_order_share,
         refunded_orders / nullif(orders_lifetime, 0) as refund_order_share,
-        {% for category in categories -%}
-            quantity_{{ category }} / nullif(quantity_total, 0)
-                as share_{{ category }},
-        {% endfor -%}
-        case
-            when quantity_total > 0 then list_max(category_quantities).category
-        end as top_category,
+        cast(quantity_total as integer) as quantity_total,
+        coalesce(
+            category_quantities, cast([] as struct(category varchar, quantity integer)[])
+        ) as category_quantities,
+        category_quantities[1].category as top_category,
         {% for window in ['30', '90'] -%}
             cast(emails_received_{{ window }}d as integer) as emails_received_{{ window }}d,
             cast(emails_opened_{{ window }}d as integer) as emails_opened_{{ window }}d,

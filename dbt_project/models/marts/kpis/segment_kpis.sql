@@ -25,6 +25,8 @@ as_of as (
 
 ),
 
+-- The fixed-name segments, and the category lover segments (named after the shop's own
+-- categories) that have or had members.
 core_segments as (
 
     select
@@ -33,6 +35,12 @@ core_segments as (
                 '{{ name }}'{{ "," if not loop.last }}
             {%- endfor %}
         ]) as segment
+    union
+    select segment from window_memberships
+    where {{ is_lover_segment('segment') }}
+    union
+    select segment from current_members
+    where {{ is_lover_segment('segment') }}
 
 ),
 

@@ -1,7 +1,7 @@
 {#-
     Category segment rules (<category>_lovers): people whose item quantity is mostly one lover
-    category, over enough orders, before the customers mart's as-of date. Documented on
-    `customer_segments`.
+    category (the shop's own categories, `shop_categories`), over enough orders, before the
+    customers mart's as-of date. Documented on `customer_segments`.
 -#}
 
 with
@@ -48,13 +48,7 @@ final as (
         category || '_lovers' as segment
     from category_shares
     where
-        category in (
-            {%- for category in lover_categories() %}
-                '{{ category }}'{{ "," if not loop.last }}
-            {%- else %}
-                null
-            {%- endfor %}
-        )
+        category in {{ lover_categories_sql() }}
         and quantity_share >= {{ var('segment_lover_min_share') }}
         and orders >= {{ var('segment_lover_min_orders') }}
 

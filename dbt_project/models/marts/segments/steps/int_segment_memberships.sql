@@ -38,6 +38,8 @@ final as (
                     when '{{ segment }}' then '{{ family }}'
                 {%- endfor %}
             {%- endfor %}
+            {#- lover segments are named after the shop's categories, known only in the data #}
+            else case when {{ is_lover_segment('unioned.segment') }} then 'category' end
         end as segment_family,
         as_of.as_of_date
     from unioned

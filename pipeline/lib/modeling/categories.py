@@ -1,0 +1,106 @@
+"""The shop's categories as model inputs and outputs: rank slots over what the shop sells.
+
+`marts.shop_categories` ranks the categories in the data by items sold (the top `category_count`,
+a dbt var); everything else is `other`. Features carry each customer's items per category by
+name (`category_quantities`), so the models see fixed-width rank slots: `category_share_1` is the
+share of the customer's items in the shop's best-selling category, and so on, then
+`category_share_other`. A shop with fewer categories leaves the higher slots empty; a shop
+without categories leaves them all empty and predicts no category.
+
+A model keeps the category list it was trained with (the levels of `top_category`), so scoring
+rebuilds the slots with that list even when the ranking has moved since: a slot always means the
+category the model learnt it as. A category the list does not name, e.g. one the shop started
+selling after training, counts as `other`.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+OTHER = "other"
+MAX_CATEGORY_SLOTS = 12
+SLOT_FEATURES = [*(f"category_share_{rank}" for rank in range(1, MAX_CATEGORY_SLOTS + 1)),
+                 "category_share_other"]  # fmt: skip
+
+
+def load_shop_categories(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """The shop's ranked categories (best-selling first); none when the data has none."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'marts' and table_name = 'shop_categories'"
+    ).fetchone()[0]
+    if not exists:
+        return ()
+    rows = con.execute("select category from marts.shop_categories order by category_rank")
+    categories = tuple(category for (category,) in rows.fetchall())
+    if len(categories) > MAX_CATEGORY_SLOTS:
+        raise ValueError(
+            f"marts.shop_categories names {len(categories)} categories; the models have "
+            f"{MAX_CATEGORY_SLOTS} category slots: set dbt var category_count to at most that"
+        )
+    return categories
+
+
+def levels(categories: tuple[str, ...]) -> tuple[str, ...]:
+    """The classes a category can take: the shop's categories, then `other` (if it has any)."""
+    return (*categories, OTHER) if categories else ()
+
+
+def frame_categories(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The category list a prepared frame was built with (its `top_category` levels)."""
+    return tuple(c for c in frame["top_category"].cat.categories if c != OTHER)
+
+
+def _named(values: pd.Series, categories: tuple[str, ...]) -> pd.Categorical:
+    if not categories:  # nothing to name: a shop without categories predicts none
+        return pd.Categorical([None] * len(values), categories=[])
+    known = set(categories)
+    named = values.astype(object).map(
+        lambda v: v if v is None or v in known else OTHER, na_action="ignore"
+    )
+    return pd.Categorical(named, categories=levels(categories))
+
+
+def add_category_features(frame: pd.DataFrame, categories: tuple[str, ...]) -> pd.DataFrame:
+    """Slot shares, `top_category` and (when present) `next_order_category` for `categories`.
+
+    Shares are of all items bought (items without a category count in the total); they are
+    null for a customer without items and for slots the shop does not have.
+    """
+    frame = frame.copy()
+    total = frame["quantity_total"].astype("float64").where(lambda q: q > 0)
+    slot_of = {name: rank for rank, name in enumerate(categories)}
+    counts = np.zeros((len(frame), len(categories) + 1))
+    for row, items in enumerate(frame["category_quantities"].to_numpy()):
+        for item in () if items is None else items:
+            counts[row, slot_of.get(item["category"], len(categories))] += item["quantity"]
+    shares = counts / total.to_numpy()[:, None]
+    for rank in range(1, MAX_CATEGORY_SLOTS + 1):
+        frame[f"category_share_{rank}"] = shares[:, rank - 1] if rank <= len(categories) else np.nan
+    frame["category_share_other"] = shares[:, -1] if categories else np.nan
+    # From the items by name (largest first), so a realigned frame names its raw top category.
+    top = [
+        items[0]["category"] if items is not None and len(items) else None
+        for items in frame["category_quantities"]
+    ]
+    frame["top_category"] = _named(pd.Series(top, index=frame.index, dtype=object), categories)
+    if "next_order_category" in frame:
+        frame["next_order_category"] = _named(frame["next_order_category"], categories)
+    return frame
+
+
+def aligned(frame: pd.DataFrame, categories: tuple[str, ...]) -> pd.DataFrame:
+    """`frame` with its category features rebuilt for `categories` (a model's own list)."""
+    if frame_categories(frame) == tuple(categories):
+        return frame
+    return add_category_features(frame, tuple(categories))
+
+
+def slot_names(frame: pd.DataFrame) -> dict[str, str]:
+    """Slot feature → the category it holds in `frame`, for reasons in words."""
+    if not isinstance(frame.get("top_category", pd.Series()).dtype, pd.CategoricalDtype):
+        return {}
+    names = {f"category_share_{rank}": name for rank, name in enumerate(frame_categories(frame), 1)}
+    return {**names, "category_share_other": "other categories"}

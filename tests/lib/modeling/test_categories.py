@@ -1,0 +1,68 @@
+"""Categories from the data: rank slots over the shop's own categories, `other` for the rest."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipeline.lib.modeling.categories import (
+    OTHER,
+    add_category_features,
+    aligned,
+    frame_categories,
+    slot_names,
+)
+from pipeline.lib.modeling.explain import top_reasons
+
+
+def _customers() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "quantity_total": [10, 4, 0, 5],
+            "category_quantities": [
+                [{"category": "shoes", "quantity": 6}, {"category": "hats", "quantity": 4}],
+                [{"category": "scarves", "quantity": 3}],  # a category first sold later
+                [],
+                [],  # bought, but nothing with a category
+            ],
+            "next_order_category": ["hats", "scarves", None, None],
+        }
+    )
+
+
+def test_shares_fill_the_shops_rank_slots_and_other():
+    frame = add_category_features(_customers(), ("shoes", "bags", "hats"))
+    assert frame["category_share_1"].tolist()[:2] == [0.6, 0.0]
+    assert frame["category_share_3"].tolist()[:2] == [0.4, 0.0]
+    assert frame["category_share_other"].tolist()[:2] == [0.0, 0.75]
+    assert frame["category_share_4"].isna().all()  # the shop has three categories
+    assert np.isnan(frame.loc[2, "category_share_1"])  # no items: unknown, not zero
+    assert frame.loc[3, "category_share_1"] == 0.0
+    assert frame["top_category"].astype(object).tolist()[:2] == ["shoes", OTHER]
+    assert frame["top_category"].isna().tolist()[2:] == [True, True]
+    assert frame["next_order_category"].astype(object).tolist()[:2] == ["hats", OTHER]
+    assert frame_categories(frame) == ("shoes", "bags", "hats")
+
+
+def test_a_shop_without_categories_has_no_category_features_or_classes():
+    frame = add_category_features(_customers(), ())
+    shares = frame.filter(like="category_share_")
+    assert shares.isna().all().all()
+    assert frame["top_category"].isna().all() and frame["next_order_category"].isna().all()
+    assert frame_categories(frame) == ()
+
+
+def test_a_models_own_category_list_gives_the_slots_their_trained_meaning():
+    today = add_category_features(_customers(), ("hats", "shoes"))  # the ranking has moved
+    as_trained = aligned(today, ("shoes", "bags", "hats"))
+    assert as_trained["category_share_1"].tolist()[0] == 0.6  # shoes, as in training
+    assert as_trained["top_category"].astype(object).tolist()[0] == "shoes"
+    assert aligned(as_trained, ("shoes", "bags", "hats")) is as_trained
+
+
+def test_reasons_name_the_category_a_slot_holds():
+    frame = add_category_features(_customers(), ("shoes", "bags", "hats"))
+    assert slot_names(frame)["category_share_1"] == "shoes"
+    contributions = np.array([[0.5], [0.0], [0.0], [0.0]])
+    reasons = top_reasons(contributions, frame, ["category_share_1"])
+    assert reasons[0] == ["60% of items bought were shoes"]
