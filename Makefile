@@ -15,12 +15,14 @@ export FORESIGHT_SPEC_DIR ?= $(abspath $(ROOT)/../shared/specs)
 export DO_NOT_TRACK := 1
 
 SANDBOX_ARGS ?=
+# The platforms the sandbox plays in `make demo` / `make dev`; the others stay unconfigured.
+PLATFORMS ?= shopify,klaviyo,mailchimp
 SANDBOX_PORT ?= 8787
 
 .PHONY: help setup demo next-day test lint dev bench chaos clean import-csv erase backtest chromium
 
 help:
-	@echo "make demo   set up, start the sandbox store, run the daily job end to end, print a summary"
+	@echo "make demo [PLATFORMS=shopify,mailchimp]  set up, start the sandbox store, run the daily job end to end, print a summary"
 	@echo "make next-day  after a demo: move the sandbox clock one day on and run that day only"
 	@echo "make test   set up and run every test and lint"
 	@echo "make dev    Dagster UI on http://127.0.0.1:3000 against a sandbox on port $(SANDBOX_PORT)"
@@ -29,7 +31,7 @@ help:
 	@echo "make clean  remove data/, instance storage and build artefacts"
 	@echo "make import-csv CSV=orders.csv [DATE_FORMAT='%d/%m/%Y']  import an order-history export"
 	@echo "make backtest CSV=orders.csv AS_OF=2025-03-03 [DATE_FORMAT=…] [HORIZONS=30,90,365]  score as of a past day, judge against what followed"
-	@echo "make erase REQUEST=request.txt  erase the people a request names (GDPR / CCPA)"
+	@echo "make erase REQUEST=request.txt [SANDBOX=1]  erase the people a request names (GDPR / CCPA) in the configured platforms"
 
 $(ROOT)/.tools/bin/uv:
 	python3 -m venv $(ROOT)/.tools
@@ -41,10 +43,10 @@ setup: $(UV)
 	$(RUN) dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
 
 demo: setup
-	$(RUN) python -m pipeline.cli.demo --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
+	$(RUN) python -m pipeline.cli.demo --port $(SANDBOX_PORT) --platforms $(PLATFORMS) $(SANDBOX_ARGS)
 
 next-day: setup
-	$(RUN) python -m pipeline.cli.demo --next-day --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
+	$(RUN) python -m pipeline.cli.demo --next-day --port $(SANDBOX_PORT) --platforms $(PLATFORMS) $(SANDBOX_ARGS)
 
 lint: setup
 	$(RUN) ruff check .
@@ -61,7 +63,7 @@ test: lint chromium
 	$(RUN) pytest
 
 dev: setup
-	$(RUN) python -m pipeline.cli.dev --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
+	$(RUN) python -m pipeline.cli.dev --port $(SANDBOX_PORT) --platforms $(PLATFORMS) $(SANDBOX_ARGS)
 
 import-csv: setup
 	@test -n "$(CSV)" || { echo "usage: make import-csv CSV=path/to/orders.csv [DATE_FORMAT='%d/%m/%Y']"; exit 2; }
@@ -73,7 +75,7 @@ backtest: setup
 
 erase: setup
 	@test -n "$(REQUEST)" || { echo "usage: make erase REQUEST=path/to/request (emails or customer ids, one a line or CSV; or a customers/redact JSON body)"; exit 2; }
-	$(RUN) python -m pipeline.cli.erase "$(REQUEST)" --port $(SANDBOX_PORT) $(SANDBOX_ARGS)
+	$(RUN) python -m pipeline.cli.erase "$(REQUEST)" $(if $(SANDBOX),--sandbox --port $(SANDBOX_PORT) $(SANDBOX_ARGS))
 
 bench: setup
 	$(RUN) python -m bench.stages

@@ -1,4 +1,5 @@
-"""The one Dagster Definitions object of Foresight, gathered from the modules under `defs/`."""
+"""The one Dagster Definitions object of Foresight, gathered from the modules under `defs/`
+(importing them reads the project's `.env` first, see `pipeline.defs`)."""
 
 import dagster as dg
 

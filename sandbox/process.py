@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import requests
 
 from pipeline.lib.clients.shopify import SHOPIFY_API_VERSION
+from pipeline.lib.platforms import PLATFORMS
 from pipeline.lib.settings import sandbox_data_dir
 from sandbox.context import DEFAULT_API_TOKEN
 
@@ -58,23 +59,33 @@ def _answering_pid(answer: requests.Response) -> int | None:
         return None
 
 
-def use_sandbox_for_unconfigured_platforms(url: str) -> list[str]:
-    """Point every platform with no settings at the sandbox on `url`; returns their names.
+DEFAULT_PLATFORMS = ("shopify", "klaviyo", "mailchimp")
 
-    A platform counts as configured when any of its variables is set, so a half-configured
-    platform fails loudly on the missing variable instead of silently talking to the sandbox.
+
+def parse_platforms(text: str) -> list[str]:
+    """'shopify,mailchimp' → the platforms the sandbox plays, in the product's order."""
+    chosen = {part.strip().lower() for part in text.split(",") if part.strip()}
+    unknown = chosen - set(PLATFORMS)
+    if unknown:
+        raise SystemExit(
+            f"unknown platform(s) {', '.join(sorted(unknown))}: choose among {', '.join(PLATFORMS)}"
+        )
+    return [platform for platform in PLATFORMS if platform in chosen]
+
+
+def use_sandbox_for(url: str, platforms: list[str]) -> None:
+    """Point `platforms` at the sandbox on `url` and leave every other platform unconfigured.
+
+    The others are set empty rather than removed, so a `.env` read later (by the definitions)
+    cannot fill them in: a demo of Shopify + Mailchimp must not quietly sync to a real Klaviyo.
+    Only the demo launchers call this; nothing else ever talks to a sandbox.
     """
-    platforms = {
-        "Shopify": {
-            "SHOPIFY_API_URL": f"{url}/admin/api/{SHOPIFY_API_VERSION}/graphql.json",
-            "SHOPIFY_ACCESS_TOKEN": DEFAULT_API_TOKEN,
-        },
-        "Klaviyo": {"KLAVIYO_API_URL": url, "KLAVIYO_API_KEY": DEFAULT_API_TOKEN},
-        "Mailchimp": {"MAILCHIMP_API_URL": f"{url}/3.0", "MAILCHIMP_API_KEY": DEFAULT_API_TOKEN},
+    endpoints = {
+        "shopify": f"{url}/admin/api/{SHOPIFY_API_VERSION}/graphql.json",
+        "klaviyo": url,
+        "mailchimp": f"{url}/3.0",
     }
-    sandboxed = []
-    for platform, settings in platforms.items():
-        if not any(os.environ.get(name) for name in settings):
-            os.environ.update(settings)
-            sandboxed.append(platform)
-    return sandboxed
+    for platform, settings in PLATFORMS.items():
+        played = platform in platforms
+        os.environ[settings.url_env] = endpoints[platform] if played else ""
+        os.environ[settings.key_env] = DEFAULT_API_TOKEN if played else ""

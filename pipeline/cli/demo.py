@@ -1,7 +1,9 @@
 """`make demo`: start the sandbox shop, run the daily job end to end against it (ingest, dbt,
 scoring, segments, the syncs to the sandbox Klaviyo and Mailchimp), summarise.
 
-Extra arguments go to `python -m sandbox serve` (e.g. `--customers 50000 --faults
+`--platforms shopify,mailchimp` (make demo PLATFORMS=…) names the platforms the sandbox plays,
+default all three; the others are left unconfigured, as in a shop without them, whatever `.env`
+holds. Extra arguments go to `python -m sandbox serve` (e.g. `--customers 50000 --faults
 429=0.1`). The sandbox runs as its own process on 127.0.0.1, as a real platform is its own
 service, and stops at the end whatever happens. The first demo backfills the whole history in one
 pass (each partitioned stage one range run, see `staged_run`), as `first_refresh`, which also
@@ -30,7 +32,7 @@ from pipeline.cli.staged_run import CombinedResult, run_in_stages
 from pipeline.defs.partitions import HISTORY_START, partition_range_tags
 from pipeline.lib.ingest.warehouse import connect
 from pipeline.lib.settings import warehouse_path
-from sandbox.process import running_sandbox, use_sandbox_for_unconfigured_platforms
+from sandbox.process import DEFAULT_PLATFORMS, parse_platforms, running_sandbox, use_sandbox_for
 
 
 def models_registered() -> bool:
@@ -90,6 +92,24 @@ def warehouse_counts() -> dict[str, int]:
         }
 
 
+def print_platforms(played: list[str], built: dict[str, dict]) -> None:
+    """Which platforms the sandbox played, and what each contributed to the run."""
+    print(f"  platforms     {', '.join(played) or 'none'} served by the sandbox; "
+          f"{', '.join(p for p in DEFAULT_PLATFORMS if p not in played) or 'none'} "
+          "left unconfigured")  # fmt: skip
+    for platform in DEFAULT_PLATFORMS:
+        ingested = {
+            asset.split("/", 1)[1]: counts["loaded"]
+            for asset, counts in built.items()
+            if asset.startswith(f"{platform}/") and counts.get("status") == "ingested"
+        }
+        sync = built.get(f"activation/{platform}_sync", {})
+        parts = [f"{table} {rows}" for table, rows in ingested.items()]
+        if sync.get("status") not in (None, "not configured"):
+            parts.append(f"sync {sync['status']} ({sync['write_calls']} writes)")
+        print(f"    {platform:<12} {'; '.join(parts) if parts else 'not used'}")
+
+
 def print_models(built: dict[str, dict]) -> None:
     """The training run's decision per task (when this run trained) and what scored."""
     training = built.get("ml/model_runs")
@@ -138,6 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8787)
     parser.add_argument(
+        "--platforms",
+        type=parse_platforms,
+        default=list(DEFAULT_PLATFORMS),
+        help="the platforms the sandbox plays, e.g. shopify,mailchimp (the others stay "
+        "unconfigured)",
+    )
+    parser.add_argument(
         "--next-day",
         action="store_true",
         help="move the sandbox clock one day past the last demo's and run that day only",
@@ -151,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=dg.BetaWarning)  # backfill_policy is beta
     began = time.perf_counter()
     with running_sandbox(args.port, sandbox_args) as url:
-        sandboxed = use_sandbox_for_unconfigured_platforms(url)
+        use_sandbox_for(url, args.platforms)
         info = requests.get(f"{url}/sandbox/info", timeout=30).json()
         now = datetime.fromisoformat(info["now"]).date()
         last_day = now - timedelta(days=1)
@@ -174,10 +201,10 @@ def main(argv: list[str] | None = None) -> int:
         f"days, clock at {info['now'][:10]}, seed {store['seed']}"
         + (f", faults injected {faults}" if faults else "")
     )
-    print(f"  platforms     {', '.join(sandboxed) or 'none'} served by the sandbox")
+    built = materialization_metadata(result)
+    print_platforms(args.platforms, built)
     print(f"  {job:<13} partitions {first_day} to {last_day} in one pass: "
           f"{'succeeded' if result.success else 'FAILED'} (run {result.run_id})")  # fmt: skip
-    built = materialization_metadata(result)
     for asset, counts in built.items():
         if "fetched" in counts:  # an ingest asset
             print(

@@ -93,6 +93,23 @@ left join order_totals as t on c.customer_id = t.customer_id
 left join consent_at_now as k on c.person_id = k.person_id
 where c.created_at < {now};
 
+-- What Klaviyo's "Placed Order" event carries about its order (Items, ItemNames, Categories),
+-- one row per order, as a store integration sends it.
+create table placed_order_items as
+select
+    l.order_id,
+    list(json_object(
+        'ProductID', l.product_id::varchar, 'SKU', l.sku, 'ProductName', l.title,
+        'Quantity', l.quantity, 'ItemPrice', round(l.unit_price, 2),
+        'RowTotal', round(l.unit_price * l.quantity, 2), 'Categories', [p.product_type]
+    ) order by l.line_id) as items,
+    list(l.title order by l.line_id) as item_names,
+    list(distinct p.product_type order by p.product_type) as categories
+from store.order_lines as l
+inner join store.products as p on l.product_id = p.product_id
+semi join v_orders as o on l.order_id = o.order_id
+group by l.order_id;
+
 create table v_klaviyo_profiles as
 select
     profile_id(p.person_id) as profile_id,
@@ -144,8 +161,14 @@ select
     case
         when e.detail = 'malformed_value'
             -- an order pushed by a third-party app that formats money as local text
-            then json_object('OrderId', e.order_id, '$value', replace(e.value::varchar, '.', ','))
-        when e.order_id is not null then json_object('OrderId', e.order_id)
+            then json_object(
+                'OrderId', e.order_id, '$value', replace(e.value::varchar, '.', ','),
+                'Items', i.items, 'ItemNames', i.item_names, 'Categories', i.categories
+            )
+        when e.order_id is not null then json_object(
+            'OrderId', e.order_id,
+            'Items', i.items, 'ItemNames', i.item_names, 'Categories', i.categories
+        )
         when e.campaign_id is not null then json_object(
             'Campaign Name', c.name, 'Subject', c.name, '$message', e.campaign_id::varchar,
             'Bounce Type', e.detail
@@ -161,6 +184,7 @@ from store.events as e
 inner join store.metrics as m on e.metric_index = m.metric_index
 left join store.campaigns as c on e.campaign_id = c.campaign_id
 left join store.products as p on e.product_id = p.product_id
+left join placed_order_items as i on e.order_id = i.order_id
 where e.occurred_at < {now};
 """
 

@@ -12,7 +12,12 @@ from pipeline.defs.ingest.files import files_orders
 from pipeline.defs.ingest.klaviyo import klaviyo_assets
 from pipeline.defs.ingest.shopify import shopify_assets
 from pipeline.defs.partitions import partition_range_tags
-from pipeline.defs.resources import KlaviyoResource, ShopifyResource, WarehouseResource
+from pipeline.defs.resources import (
+    KlaviyoResource,
+    MailchimpResource,
+    ShopifyResource,
+    WarehouseResource,
+)
 from pipeline.lib.clients.shopify import SHOPIFY_API_VERSION
 from pipeline.lib.ingest.warehouse import connect
 from sandbox.faults import FaultSpec
@@ -40,6 +45,7 @@ def resources(url: str, warehouse: Path, key: str = "sandbox-key") -> dict:
             api_url=f"{url}/admin/api/{SHOPIFY_API_VERSION}/graphql.json", access_token=key
         ),
         "klaviyo": KlaviyoResource(api_url=url, api_key=key),
+        "mailchimp": MailchimpResource(),
         "warehouse": WarehouseResource(path=str(warehouse)),
     }
 

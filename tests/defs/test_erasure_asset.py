@@ -36,3 +36,21 @@ def test_unclear_requests_fail_before_anything_happens(tmp_path, config, message
             run_config={"ops": {"activation__erasures": {"config": config}}},
         )
     assert not warehouse.exists()
+
+
+def test_platforms_without_settings_are_left_out_and_named(tmp_path):
+    request = tmp_path / "request.txt"
+    request.write_text("someone@example.com\n")
+    result = dg.materialize(
+        [erasures],
+        resources={
+            "klaviyo": KlaviyoResource(),
+            "mailchimp": MailchimpResource(),
+            "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
+        },
+        run_config={"ops": {"activation__erasures": {"config": {"request_path": str(request)}}}},
+    )
+    [event] = result.get_asset_materialization_events()
+    counts = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
+    assert counts["platforms"] == "none"
+    assert counts["klaviyo_deletion_requests"] == counts["mailchimp_members_deleted"] == 0

@@ -12,6 +12,36 @@ files_orders as (
 
 ),
 
+-- Klaviyo "Placed Order" events are a shop's orders when its cart is not Shopify. With Shopify
+-- they repeat Shopify's own orders (which carry refunds and line items), so then they are not
+-- orders of their own. One order per order id (a resent event is the same order).
+klaviyo_placed_orders as (
+
+    select
+        profile_id,
+        occurred_at,
+        coalesce(order_id, event_id) as klaviyo_order_id,
+        try_cast(value as decimal(18, 2)) as order_value
+    from {{ ref('stg_klaviyo__events') }}
+    where
+        event_type = 'placed_order'
+        and not exists (select 1 from shopify_orders)
+    qualify row_number() over (
+        partition by coalesce(order_id, event_id) order by occurred_at, event_id
+    ) = 1
+
+),
+
+klaviyo_item_totals as (
+
+    select
+        klaviyo_order_id,
+        sum(line_amount) as subtotal_amount
+    from {{ ref('stg_klaviyo__order_items') }}
+    group by klaviyo_order_id
+
+),
+
 identities as (
 
     select * from {{ ref('int_customer_identities') }}
@@ -108,11 +138,54 @@ files as (
 
 ),
 
+klaviyo as (
+
+    select
+        'klaviyo:' || klaviyo_placed_orders.klaviyo_order_id as order_id,
+        'klaviyo' as source_system,
+        klaviyo_placed_orders.klaviyo_order_id as source_order_id,
+        identities.customer_id,
+        identities.linked_at as attributed_at,
+        klaviyo_placed_orders.occurred_at as ordered_at,
+        -- the event carries no currency: the shop's one currency is implied
+        cast(null as varchar) as currency,
+        coalesce(klaviyo_item_totals.subtotal_amount, klaviyo_placed_orders.order_value)
+            as subtotal_amount,
+        -- the order's value is after discounts; its items are at list price
+        greatest(
+            coalesce(
+                klaviyo_item_totals.subtotal_amount - klaviyo_placed_orders.order_value, 0
+            ),
+            0
+        ) as discount_amount,
+        coalesce(klaviyo_placed_orders.order_value, klaviyo_item_totals.subtotal_amount)
+            as total_amount,
+        cast(0 as decimal(18, 2)) as refunded_amount,
+        coalesce(klaviyo_placed_orders.order_value, klaviyo_item_totals.subtotal_amount)
+            as net_amount,
+        'paid' as financial_status,
+        false as is_refunded,
+        false as is_cancelled,
+        cast(null as timestamp) as cancelled_at,
+        cast(null as timestamp) as refund_known_at,
+        coalesce(klaviyo_item_totals.subtotal_amount > klaviyo_placed_orders.order_value, false)
+            as has_discount,
+        cast([] as varchar[]) as discount_codes
+    from klaviyo_placed_orders
+    left join klaviyo_item_totals
+        on klaviyo_placed_orders.klaviyo_order_id = klaviyo_item_totals.klaviyo_order_id
+    left join identities
+        on 'klaviyo:' || klaviyo_placed_orders.profile_id = identities.identity_key
+
+),
+
 unioned as (
 
     select * from shopify
     union all
     select * from files
+    union all
+    select * from klaviyo
 
 )
 

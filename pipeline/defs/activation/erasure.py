@@ -3,16 +3,15 @@
 Grain of the asset `[activation, erasures]`: one row per erasure request in
 `activation.erasures` (salted hashes only). Run config names a request file (emails or
 customer ids, one per line or CSV) or a Shopify `customers/redact` body; see
-`pipeline.lib.erasure.request`. Besides the warehouse, the person is deleted in Klaviyo and,
-when Mailchimp is configured (as for `activation/mailchimp_sync`), from the Mailchimp
-audience. Metadata holds counts only, never an email or an id.
+`pipeline.lib.erasure.request`. Besides the warehouse, the person is deleted in each configured
+marketing platform: a data-privacy deletion in Klaviyo, their members of the Mailchimp audience.
+A platform without settings is left out and the metadata says which platforms were used; it
+never falls back to any other service. Metadata holds counts only, never an email or an id.
 """
 
 import dagster as dg
 
 from pipeline.defs.resources import KlaviyoResource, MailchimpResource, WarehouseResource
-from pipeline.lib.clients.http import ApiSession
-from pipeline.lib.clients.klaviyo_writes import KlaviyoWriteClient
 from pipeline.lib.erasure.request import (
     ErasureRequestError,
     parse_redact_json,
@@ -37,8 +36,8 @@ class ErasureConfig(dg.Config):
 @dg.asset(
     key=KEY,
     description="Erasure requests processed (one row per request): the person deleted from "
-    "every warehouse table, a Klaviyo data-privacy deletion filed and, when Mailchimp is "
-    "configured, their Mailchimp audience members permanently deleted; only salted hashes of "
+    "every warehouse table and, in each configured platform, a Klaviyo data-privacy deletion "
+    "filed and their Mailchimp audience members permanently deleted; only salted hashes of "
     "their identifiers are kept, so later loads and backfills skip them.",
     group_name="activation",
     kinds={"duckdb", "klaviyo", "mailchimp"},
@@ -58,14 +57,15 @@ def erasures(
         requests = [parse_redact_json(config.payload)]
     else:
         requests = parse_request_file(config.request_path)
-    client = KlaviyoWriteClient(
-        klaviyo.api_url, klaviyo.api_key, ApiSession("Klaviyo", "KLAVIYO_API_KEY")
-    )
+    client = klaviyo.write_client() if klaviyo.configured else None
     audience = None
     if mailchimp.configured:
         audience = MailchimpAudience(mailchimp.client(), mailchimp.audience)
-    else:
-        context.log.info("Mailchimp is not configured (no MAILCHIMP_API_KEY): nothing to delete")
+    platforms = [name for name, used in (("klaviyo", client), ("mailchimp", audience)) if used]
+    context.log.info(
+        f"Erasing in the warehouse and {', '.join(platforms) or 'no marketing platform'} "
+        "(platforms without settings are left out)"
+    )
     context.log.info(f"Processing {len(requests)} erasure request(s)")
     with warehouse.connect() as con:
         results = erase_all(
@@ -77,6 +77,7 @@ def erasures(
             deleted[table] = deleted.get(table, 0) + count
     return dg.MaterializeResult(
         metadata={
+            "platforms": ", ".join(platforms) or "none",
             "requests": len(results),
             "repeated_requests": sum(r.repeated for r in results),
             "identities_found": sum(r.identities for r in results),

@@ -88,7 +88,10 @@ def klaviyo_sync(
     klaviyo: KlaviyoResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
-    """Sync profile properties and segment lists to Klaviyo (only what changed)."""
+    """Sync profile properties and segment lists to Klaviyo (only what changed); without an API
+    key, record that it is not configured and call nothing."""
+    if not klaviyo.configured:
+        return _not_configured(context, "Klaviyo")
     client = klaviyo.write_client()
     return _run_sync(context, config, warehouse, KlaviyoDestination(client), client.session)
 
@@ -111,14 +114,18 @@ def mailchimp_sync(
     """Sync merge fields and segment tags to Mailchimp; without an API key, record that it is
     not configured and call nothing."""
     if not mailchimp.configured:
-        context.log.info("Mailchimp is not configured (no MAILCHIMP_API_KEY): nothing to sync")
-        return dg.MaterializeResult(
-            metadata={"status": "not configured"},
-            check_results=[dg.AssetCheckResult(check_name=CHECK, passed=True)],
-        )
+        return _not_configured(context, "Mailchimp")
     client = mailchimp.client()
     destination = MailchimpDestination(client, audience=mailchimp.audience)
     return _run_sync(context, config, warehouse, destination, client.session)
+
+
+def _not_configured(context: dg.AssetExecutionContext, platform: str) -> dg.MaterializeResult:
+    context.log.info(f"{platform} is not configured: nothing to sync")
+    return dg.MaterializeResult(
+        metadata={"status": "not configured"},
+        check_results=[dg.AssetCheckResult(check_name=CHECK, passed=True)],
+    )
 
 
 def _run_sync(

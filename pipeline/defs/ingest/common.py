@@ -6,7 +6,10 @@ import dagster as dg
 
 from pipeline.defs.partitions import daily_partitions
 from pipeline.lib.clients.http import RequestStats
-from pipeline.lib.ingest.warehouse import LoadResult
+from pipeline.lib.ingest.raw_records import RAW_TABLES
+from pipeline.lib.ingest.warehouse import LoadResult, ensure_tables
+
+NOT_CONFIGURED = "not configured"
 
 QUARANTINE_CHECK = "quarantined_share_within_limit"
 OWNERS = ["team:data"]
@@ -73,6 +76,7 @@ def ingest_result(
     stats = stats or RequestStats()
     return dg.MaterializeResult(
         metadata={
+            "status": "ingested",
             "fetched": loaded.fetched,
             "loaded": loaded.loaded,
             "quarantined": loaded.quarantined,
@@ -92,6 +96,26 @@ def ingest_result(
                 asset_key=dg.AssetKey(key),
                 passed=share <= max_quarantined_share,
                 metadata={"quarantined_share": share, "limit": max_quarantined_share},
+            )
+        ],
+    )
+
+
+def not_configured_result(
+    context: dg.AssetExecutionContext, platform: str, key: list[str], con
+) -> dg.MaterializeResult:
+    """A platform the shop does not use: its raw table exists, empty, so the dbt models build
+    from what exists, and the materialisation says plainly that nothing was fetched and why."""
+    context.log.info(f"{platform} is not configured: {'/'.join(key)} fetches nothing")
+    ensure_tables(con, RAW_TABLES[tuple(key)])
+    return dg.MaterializeResult(
+        metadata={"status": NOT_CONFIGURED, "platform": platform},
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=QUARANTINE_CHECK,
+                asset_key=dg.AssetKey(key),
+                passed=True,
+                description=f"{platform} is not configured",
             )
         ],
     )

@@ -14,6 +14,7 @@ from pipeline.defs.ingest.common import (
     fetch_window,
     ingest_asset_args,
     ingest_result,
+    not_configured_result,
 )
 from pipeline.defs.resources import KlaviyoResource, WarehouseResource
 from pipeline.lib.clients.klaviyo import KlaviyoClient
@@ -49,6 +50,9 @@ def _klaviyo_asset(table: str) -> dg.AssetsDefinition:
         klaviyo: KlaviyoResource,
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
+        if not klaviyo.configured:
+            with warehouse.connect() as con:
+                return not_configured_result(context, "Klaviyo", key, con)
         client = klaviyo.client()
         if windowed:
             start, end = fetch_window(context)

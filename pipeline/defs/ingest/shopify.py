@@ -14,6 +14,7 @@ from pipeline.defs.ingest.common import (
     fetch_window,
     ingest_asset_args,
     ingest_result,
+    not_configured_result,
 )
 from pipeline.defs.resources import ShopifyResource, WarehouseResource
 from pipeline.lib.ingest.raw_records import RAW_TABLES
@@ -39,6 +40,9 @@ def _shopify_asset(table: str) -> dg.AssetsDefinition:
         shopify: ShopifyResource,
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
+        if not shopify.configured:
+            with warehouse.connect() as con:
+                return not_configured_result(context, "Shopify", key, con)
         start, end = fetch_window(context)
         bulk = end - start > timedelta(days=config.bulk_after_days)
         client = shopify.client()

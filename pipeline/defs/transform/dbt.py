@@ -23,7 +23,13 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from pipeline.defs.partitions import daily_partitions
-from pipeline.defs.resources import WarehouseResource
+from pipeline.defs.resources import (
+    KlaviyoResource,
+    MailchimpResource,
+    ShopifyResource,
+    WarehouseResource,
+)
+from pipeline.lib.platforms import require_order_source
 from pipeline.lib.settings import PROJECT_ROOT
 
 dbt_project = DbtProject(
@@ -105,11 +111,39 @@ _COMMON = dict(
 )
 
 
+def _imported_orders(warehouse: WarehouseResource) -> int:
+    """Rows of imported order CSVs (0 when none was ever imported)."""
+    with warehouse.connect(read_only=True) as con:
+        found = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'raw_files' and table_name = 'orders'"
+        ).fetchone()[0]
+        return con.execute("select count(*) from raw_files.orders").fetchone()[0] if found else 0
+
+
 @dbt_assets(name="dbt_core_models", selector="core_models", **_COMMON)
 def foresight_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    shopify: ShopifyResource,
+    klaviyo: KlaviyoResource,
+    mailchimp: MailchimpResource,
 ):
-    """Staging, identity, core marts: rebuilt whole each run."""
+    """Staging, identity, core marts: rebuilt whole each run, from the platforms configured
+    (at least one source of orders); the platforms used are logged and in the run's tags."""
+    configured = [
+        name
+        for name, resource in (("shopify", shopify), ("klaviyo", klaviyo), ("mailchimp", mailchimp))
+        if resource.configured
+    ]
+    order_sources = require_order_source(configured, _imported_orders(warehouse))
+    used = {"platforms": ",".join(configured) or "none", "order_sources": ",".join(order_sources)}
+    context.log.info(
+        f"Building from platforms {used['platforms']}; orders from {used['order_sources']}"
+    )
+    # Run tags show on the run's page in the UI: which platforms this run's data came from.
+    context.instance.add_run_tags(context.run_id, {f"foresight/{k}": v for k, v in used.items()})
     yield from _build(context, dbt, warehouse)
 
 

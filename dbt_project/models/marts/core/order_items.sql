@@ -18,6 +18,12 @@ files_orders as (
 
 ),
 
+klaviyo_items as (
+
+    select * from {{ ref('stg_klaviyo__order_items') }}
+
+),
+
 shopify as (
 
     select
@@ -62,11 +68,40 @@ files as (
 
 ),
 
+-- Items of Klaviyo "Placed Order" events, for the orders int_orders took from Klaviyo.
+klaviyo as (
+
+    select
+        'klaviyo:' || klaviyo_items.order_item_id as order_item_id,
+        orders.order_id,
+        orders.customer_id,
+        orders.source_system,
+        orders.ordered_at,
+        klaviyo_items.product_id,
+        cast(null as varchar) as variant_id,
+        klaviyo_items.sku,
+        klaviyo_items.product_title,
+        klaviyo_items.category,
+        klaviyo_items.quantity,
+        klaviyo_items.unit_price,
+        klaviyo_items.line_amount
+    from klaviyo_items
+    inner join orders on 'klaviyo:' || klaviyo_items.klaviyo_order_id = orders.order_id
+    -- a resent event repeats its order's items: keep the first event's
+    qualify dense_rank() over (
+        partition by klaviyo_items.klaviyo_order_id
+        order by klaviyo_items.ordered_at, klaviyo_items.event_id
+    ) = 1
+
+),
+
 unioned as (
 
     select * from shopify
     union all
     select * from files
+    union all
+    select * from klaviyo
 
 )
 

@@ -1,0 +1,126 @@
+"""Every common shop setup runs the first daily refresh end to end against a small sandbox shop:
+Shopify + Klaviyo, Shopify + Mailchimp, Klaviyo alone (its Placed Order events are the orders),
+an imported CSV with Mailchimp as destination. Each yields customers, features, scores and
+segments, leaves the platforms it does not have untouched ("not configured"), and its syncs are
+consent-safe as read back through the platforms' APIs."""
+
+from __future__ import annotations
+
+import time
+
+import dagster as dg
+import pytest
+
+from pipeline.defs.ingest.files import files_orders
+from pipeline.defs.resources import WarehouseResource
+from pipeline.lib.clients.http import ApiSession
+from pipeline.lib.clients.klaviyo_writes import KlaviyoWriteClient
+from pipeline.lib.clients.mailchimp import MailchimpClient
+from pipeline.lib.ingest.warehouse import connect
+from tests.defs.ingest_helpers import metadata
+from tests.integration.setups_helpers import KEY, run_first_refresh, setup_sandbox, write_order_csv
+
+# A first refresh is every daily partition of every asset plus a first training: about a
+# minute on an idle two-core machine, far more on a busy one.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
+SEGMENT_PREFIX = "Foresight: "
+
+SETUPS = {
+    "shopify+klaviyo": ({"shopify", "klaviyo"}, {"shopify"}),
+    "shopify+mailchimp": ({"shopify", "mailchimp"}, {"shopify"}),
+    "klaviyo": ({"klaviyo"}, {"klaviyo"}),
+    "csv+mailchimp": ({"mailchimp"}, {"files"}),
+}
+
+
+def _counts(warehouse) -> dict[str, int]:
+    tables = ("marts.customers", "marts.orders", "marts.order_items", "marts.customer_features",
+              "ml.customer_scores", "marts.customer_segments")  # fmt: skip
+    with connect(warehouse, read_only=True) as con:
+        return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
+
+
+def _klaviyo_listed_without_consent(url: str, warehouse) -> tuple[int, int]:
+    """(profiles on our lists, of which may not be emailed marketing), read from Klaviyo."""
+    client = KlaviyoWriteClient(url, KEY, ApiSession("Klaviyo", "KLAVIYO_API_KEY"))
+    with connect(warehouse, read_only=True) as con:
+        query = "select distinct group_name from activation.sync_memberships"
+        segments = [s for (s,) in con.execute(query).fetchall()]
+    listed: set[str] = set()
+    for segment in segments:
+        list_id = client.find_list(SEGMENT_PREFIX + segment)
+        if list_id is not None:
+            listed |= set(client.list_member_ids(list_id))
+    consent = client.marketing_consent(ids=sorted(listed))
+    return len(listed), sum(not consent.get(p, (p, False))[1] for p in listed)
+
+
+def _mailchimp_tagged_without_consent(url: str) -> tuple[int, int]:
+    """(members with one of our tags, of which not subscribed), read from Mailchimp."""
+    client = MailchimpClient(f"{url}/3.0", KEY)
+    list_id = client.find_audience()["id"]
+    tagged = [
+        member["status"]
+        for member in client.iter_members(list_id, fields=["status", "tags"])
+        if any(tag["name"].startswith(SEGMENT_PREFIX) for tag in member.get("tags") or [])
+    ]
+    return len(tagged), sum(status != "subscribed" for status in tagged)
+
+
+@pytest.mark.parametrize("setup", list(SETUPS))
+def test_each_setup_runs_the_daily_job_end_to_end(tmp_path, setup):
+    platforms, order_sources = SETUPS[setup]
+    warehouse = tmp_path / "warehouse.duckdb"
+    with setup_sandbox(tmp_path / "sandbox") as url:
+        if "files" in order_sources:
+            csv = tmp_path / "orders.csv"
+            assert write_order_csv(tmp_path / "sandbox", csv) > 0
+            imported = dg.materialize(
+                [files_orders],
+                resources={"warehouse": WarehouseResource(path=str(warehouse))},
+                run_config={"ops": {"files__orders": {"config": {"path": str(csv)}}}},
+            )
+            assert imported.success
+        began = time.perf_counter()
+        result = run_first_refresh(url, warehouse, platforms)
+        seconds = time.perf_counter() - began
+        assert result.success, setup
+        counts = _counts(warehouse)
+        print(f"{setup}: first_refresh in {seconds:.1f}s; {counts}")
+        assert all(rows > 0 for rows in counts.values()), counts
+        with connect(warehouse, read_only=True) as con:
+            query = "select distinct source_system from marts.orders"
+            sources = {s for (s,) in con.execute(query).fetchall()}
+        assert sources == order_sources
+        for platform, table in (("shopify", "customers"), ("klaviyo", "profiles")):
+            status = metadata(result, platform, table)
+            expected = "ingested" if platform in platforms else "not configured"
+            assert status["status"] == expected, platform
+        tags = result.dagster_run.tags
+        assert tags["foresight/platforms"] == ",".join(
+            p for p in ("shopify", "klaviyo", "mailchimp") if p in platforms
+        )
+        for destination in ("klaviyo", "mailchimp"):
+            sync = metadata(result, "activation", f"{destination}_sync")
+            if destination not in platforms:
+                assert sync == {"status": "not configured"}
+                continue
+            assert sync["status"] == "synced" and sync["failed"] == 0 and sync["ok"] > 0
+        if "klaviyo" in platforms:
+            listed, without_consent = _klaviyo_listed_without_consent(url, warehouse)
+            assert listed > 0 and without_consent == 0
+        if "mailchimp" in platforms:
+            tagged, not_subscribed = _mailchimp_tagged_without_consent(url)
+            assert not_subscribed == 0, tagged
+
+
+def test_a_shop_with_no_source_of_orders_gets_a_clear_error(tmp_path):
+    with setup_sandbox(tmp_path / "sandbox") as url:
+        result = run_first_refresh(url, tmp_path / "warehouse.duckdb", {"mailchimp"})
+    assert not result.success
+    failures = [
+        event.event_specific_data.error
+        for event in result.all_events
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE
+    ]
+    assert [e for e in failures if "no source of orders" in str(e.message) + str(e.cause)]
