@@ -11,6 +11,7 @@ from sandbox.server import build_app, open_sandbox
 from sandbox.threaded_server import ThreadedServer
 from tests.conftest import SMALL_STORE
 from tests.sandbox.test_klaviyo_spec import STABLE, conforms, openapi, spec  # noqa: F401
+from tests.specs import requires_spec
 
 pytestmark = pytest.mark.integration
 SHOPIFY = {"X-Shopify-Access-Token": "sandbox-key"}
@@ -75,7 +76,7 @@ def test_klaviyo_pages_through_every_profile_once(server):
     assert len(ids) == len(set(ids)) == expected
 
 
-@pytest.mark.skipif(not STABLE.exists(), reason=f"Klaviyo spec not found at {STABLE}")
+@requires_spec(STABLE)
 def test_real_store_pages_conform_to_the_klaviyo_spec(server, openapi):  # noqa: F811
     _, ctx = server
     client = TestClient(build_app(ctx), base_url="http://testserver")

@@ -33,15 +33,13 @@ from tests.sandbox.klaviyo_fixtures import (
     profile_id,
     profile_item,
 )
+from tests.specs import requires_spec
 
 _DEFAULT_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
 SPEC_DIR = Path(os.environ.get("FORESIGHT_SPEC_DIR", _DEFAULT_DIR))
 STABLE = SPEC_DIR / f"klaviyo-openapi-stable-{REVISION}.json"
 
-pytestmark = pytest.mark.skipif(
-    not STABLE.exists(),
-    reason=f"Klaviyo OpenAPI spec not found at {STABLE}; set FORESIGHT_SPEC_DIR to the specs dir",
-)
+pytestmark = requires_spec(STABLE)
 
 
 @pytest.fixture(scope="module")

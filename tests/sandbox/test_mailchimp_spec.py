@@ -23,15 +23,13 @@ from openapi_core.exceptions import OpenAPIError
 
 from pipeline.lib.clients.mailchimp import MailchimpClient, MemberUpsert, subscriber_hash
 from tests.lib.clients.sandbox_fixtures import quiet_session, serve
+from tests.specs import requires_spec
 
 _DEFAULT_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
 SPEC_DIR = Path(os.environ.get("FORESIGHT_SPEC_DIR", _DEFAULT_DIR))
 SPEC = SPEC_DIR / "mailchimp-marketing-openapi-3.0.85.json"
 
-pytestmark = pytest.mark.skipif(
-    not SPEC.exists(),
-    reason=f"Mailchimp OpenAPI spec not found at {SPEC}; set FORESIGHT_SPEC_DIR to the specs dir",
-)
+pytestmark = requires_spec(SPEC)
 FIELDS = [
     {"tag": "CHURN", "name": "Churn probability", "type": "number"},
     {"tag": "TIER", "name": "Churn tier", "type": "dropdown"},

@@ -26,6 +26,7 @@ from pipeline.lib.clients.klaviyo import KLAVIYO_TIERS
 from pipeline.lib.sync import BlastRadiusPolicy, sync
 from tests.lib.clients.sandbox_fixtures import serve
 from tests.lib.sync.sync_fixtures import desired_state, harness, new_ledger, store_profiles
+from tests.specs import requires_spec
 
 _DEFAULT_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "specs"
 SPEC_DIR = Path(os.environ.get("FORESIGHT_SPEC_DIR", _DEFAULT_DIR))
@@ -34,10 +35,7 @@ SPEC_HOST = "https://a.klaviyo.com"
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(
-        not STABLE.exists(),
-        reason=f"Klaviyo OpenAPI spec not found at {STABLE}; set FORESIGHT_SPEC_DIR",
-    ),
+    requires_spec(STABLE),
 ]
 
 

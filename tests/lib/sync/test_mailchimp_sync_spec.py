@@ -19,10 +19,11 @@ from tests.lib.clients.sandbox_fixtures import serve
 from tests.lib.sync.sync_fixtures import store_profiles
 from tests.lib.sync.test_mailchimp_sync import Harness, desired_state
 from tests.sandbox.test_mailchimp_spec import SPEC, conforms, openapi  # noqa: F401 (fixture)
+from tests.specs import requires_spec
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(not SPEC.exists(), reason=f"Mailchimp OpenAPI spec not found at {SPEC}"),
+    requires_spec(SPEC),
 ]
 
 
