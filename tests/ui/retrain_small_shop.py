@@ -1,5 +1,5 @@
 """Retrain on the browser test's small demo shop, with horizons and class minimums that fit its
-90 days of history, so the model run has metrics to show (the product's defaults fall back to
+180 days of history, so the model run has metrics to show (the product's defaults fall back to
 baselines on a history this short, and show decisions only). Recorded in the instance like any
 run of `weekly_retrain`."""
 
