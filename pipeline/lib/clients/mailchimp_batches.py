@@ -17,7 +17,7 @@ import io
 import json
 import tarfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,13 +51,12 @@ class OperationResult:
 
 
 class BatchCalls:
-    """Batch operations on a Mailchimp account (see the module docstring)."""
+    """Batch operations of `MailchimpClient`, which supplies `session` and `_call` (every write
+    goes through `_call`, which counts it in `write_calls`)."""
 
     session: ApiSession
+    _call: Callable[..., dict[str, Any]]
     batch_timeout_seconds: float = BATCH_TIMEOUT_SECONDS
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        raise NotImplementedError  # supplied by MailchimpClient
 
     def run_batch(self, operations: Sequence[dict[str, Any]]) -> dict[str, OperationResult]:
         """Run up to `MAX_OPERATIONS` operations as one batch; results by `operation_id`.
