@@ -12,9 +12,13 @@ from contextlib import contextmanager
 import requests
 
 from pipeline.lib.clients.shopify import SHOPIFY_API_VERSION
+from pipeline.lib.erasure.keys import SALT_ENV
 from pipeline.lib.platforms import PLATFORMS
 from pipeline.lib.settings import sandbox_data_dir
 from sandbox.context import DEFAULT_API_TOKEN
+
+# The sandbox shop's own erasure salt: public, so fit for simulated people only.
+SANDBOX_ERASURE_SALT = "foresight-sandbox-erasure-salt"
 
 
 @contextmanager
@@ -78,8 +82,10 @@ def use_sandbox_for(url: str, platforms: list[str]) -> None:
 
     The others are set empty rather than removed, so a `.env` read later (by the definitions)
     cannot fill them in: a demo of Shopify + Mailchimp must not quietly sync to a real Klaviyo.
-    Only the demo launchers call this; nothing else ever talks to a sandbox.
+    Only the demo launchers call this; nothing else ever talks to a sandbox. The sandbox's
+    erasure salt replaces the shop's, so a demo never hashes with (or needs) the real secret.
     """
+    os.environ[SALT_ENV] = SANDBOX_ERASURE_SALT
     endpoints = {
         "shopify": f"{url}/admin/api/{SHOPIFY_API_VERSION}/graphql.json",
         "klaviyo": url,

@@ -6,10 +6,18 @@ from datetime import date, datetime
 
 import pytest
 
+from pipeline.lib.erasure.keys import SALT_ENV
 from sandbox.shop.simulator import StoreSpec, ensure_store
 from sandbox.shop.store import StoreView
 
 SMALL_STORE = StoreSpec(seed=7, customers=800, start=date(2024, 1, 1), days=240)
+
+
+@pytest.fixture(autouse=True)
+def erasure_salt_of_the_tests(monkeypatch):
+    """A shop has its own secret erasure salt (nothing works without one once anyone is erased);
+    the tests' is this one, unless a test sets or removes it."""
+    monkeypatch.setenv(SALT_ENV, "tests-own-erasure-salt")
 
 
 @pytest.fixture(scope="session")

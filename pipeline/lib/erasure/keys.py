@@ -9,10 +9,11 @@ the person (`ErasedKeys`), nothing more.
 
 A hash is `sha256(salt ":" kind ":" value)`, the same in Python (`identifier_hash`) and in SQL
 (`hash_sql`), so the loader can compare a batch of records with one anti-join. The salt comes
-from `FORESIGHT_ERASURE_SALT`; without it the sandbox default below is used, which is fine for
-the sandbox and wrong for a real shop (anyone could hash a guessed email with a public salt).
-Changing the salt would make every stored hash useless, so each row records a fingerprint of
-the salt it was written with and `erased_keys` refuses to run with another one.
+from `FORESIGHT_ERASURE_SALT` and has no default: a salt anyone can read (a default in the code,
+the placeholder in `.env.example`) would let anyone test a guessed email against the hashes, so
+`erasure_salt` refuses to go on without a secret of the shop's own. Changing the salt would
+make every stored hash useless, so each row records a fingerprint of the salt it was written
+with and `erased_keys` refuses to run with another one.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import duckdb
 import pyarrow as pa
 
 SALT_ENV = "FORESIGHT_ERASURE_SALT"
-SANDBOX_SALT = "foresight-sandbox-erasure-salt"
+# What `.env.example` shows: a setting copied over unchanged is as public as no salt at all.
+PLACEHOLDER_SALT = "change-me-to-a-long-random-secret"
 TABLE = "activation.erasures"
 # Identifier kinds. Shopify ids are full GIDs ("gid://shopify/Customer/1"), so customers and
 # orders cannot collide; CSV customer ids are the file's own strings.
@@ -65,12 +67,23 @@ COLUMNS = (
 
 
 class ErasureSaltError(RuntimeError):
-    """The erasure salt differs from the one `activation.erasures` was written with."""
+    """The erasure salt is missing, left at the public placeholder, or differs from the one
+    `activation.erasures` was written with."""
 
 
 def erasure_salt() -> str:
-    """The salt of identifier hashes, read when called (never at import)."""
-    return os.environ.get(SALT_ENV) or SANDBOX_SALT
+    """The salt of identifier hashes, read when called (never at import); raises
+    `ErasureSaltError` naming the setting when it is not set or left at the placeholder."""
+    salt = (os.environ.get(SALT_ENV) or "").strip()
+    if salt and salt != PLACEHOLDER_SALT:
+        return salt
+    problem = "is not set" if not salt else "is still the placeholder from .env.example"
+    raise ErasureSaltError(
+        f"{SALT_ENV} {problem}: erasures and loads that skip erased people need a secret salt "
+        "of the shop's own. Set it in .env to a long random value (for instance the output of "
+        "`python -c 'import secrets; print(secrets.token_hex(32))'`), keep it secret, and never "
+        "change it once people have been erased."
+    )
 
 
 def salt_fingerprint(salt: str) -> str:
@@ -128,12 +141,12 @@ def erased_keys(con: duckdb.DuckDBPyConnection, salt: str | None = None) -> Eras
     ).fetchall()
     if not exists:
         return None
-    salt = salt if salt is not None else erasure_salt()
     fingerprints = {
         fp for (fp,) in con.execute(f"select distinct salt_fingerprint from {TABLE}").fetchall()
     }
     if not fingerprints:
         return None
+    salt = salt if salt is not None else erasure_salt()
     if fingerprints != {salt_fingerprint(salt)}:
         raise ErasureSaltError(
             f"{TABLE} was written with a different {SALT_ENV}: set the salt it was written "
