@@ -19,6 +19,7 @@ from pipeline.defs.ingest.common import (
 from pipeline.defs.resources import KlaviyoResource, WarehouseResource
 from pipeline.lib.clients.klaviyo import KlaviyoClient
 from pipeline.lib.ingest.raw_records import RAW_TABLES
+from pipeline.lib.ingest.spool import spooled
 from pipeline.lib.ingest.warehouse import load_records
 
 DESCRIPTIONS = {
@@ -60,8 +61,9 @@ def _klaviyo_asset(table: str) -> dg.AssetsDefinition:
             records = WINDOWED[table](client, start, end)
         else:
             records = WHOLE[table](client)
-        with warehouse.connect() as con:
-            loaded = load_records(con, RAW_TABLES[tuple(key)], records, context.run.run_id)
+        # Page through the API first; the warehouse is opened (and locked) only to load.
+        with spooled(records) as fetched, warehouse.connect() as con:
+            loaded = load_records(con, RAW_TABLES[tuple(key)], fetched, context.run.run_id)
         return ingest_result(key, loaded, client.session.stats, config.max_quarantined_share)
 
     return _asset

@@ -18,6 +18,7 @@ from pipeline.defs.ingest.common import (
 )
 from pipeline.defs.resources import ShopifyResource, WarehouseResource
 from pipeline.lib.ingest.raw_records import RAW_TABLES
+from pipeline.lib.ingest.spool import spooled
 from pipeline.lib.ingest.warehouse import load_records
 
 DESCRIPTIONS = {
@@ -51,8 +52,9 @@ def _shopify_asset(table: str) -> dg.AssetsDefinition:
             f" {'with a bulk operation' if bulk else 'page by page'}"
         )
         records = client.fetch_updated_between(table, start, end, bulk=bulk)
-        with warehouse.connect() as con:
-            loaded = load_records(con, RAW_TABLES[tuple(key)], records, context.run.run_id)
+        # Page through the API first; the warehouse is opened (and locked) only to load.
+        with spooled(records) as fetched, warehouse.connect() as con:
+            loaded = load_records(con, RAW_TABLES[tuple(key)], fetched, context.run.run_id)
         return ingest_result(key, loaded, client.session.stats, config.max_quarantined_share)
 
     return _asset
