@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 CREDENTIAL_ENV = "MAILCHIMP_API_KEY"
 MEMBER_PAGE = 1000  # `count` is at most 1000
+MEMBER_KEYS = ("id", "status", "email_address")  # member keys callers index by, when asked for
 NEW_MEMBER_STATUSES = ("transactional", "unsubscribed", "cleaned")
 
 
@@ -98,7 +99,8 @@ class MailchimpClient(SegmentCalls, BatchCalls):
 
     def find_audience(self, name: str | None = None) -> dict[str, Any]:
         """The audience called `name`, or the account's only audience when `name` is None."""
-        lists = list(self._pages("/lists", "lists", {"fields": "lists.id,lists.name,total_items"}))
+        fields = {"fields": "lists.id,lists.name,total_items"}
+        lists = list(self._pages("/lists", "lists", fields, required=("id", "name")))
         matches = [a for a in lists if name is None or a.get("name") == name]
         if len(matches) != 1:
             wanted = f"named {name!r}" if name else "(no name given)"
@@ -113,7 +115,7 @@ class MailchimpClient(SegmentCalls, BatchCalls):
 
     def merge_fields(self, list_id: str) -> list[dict[str, Any]]:
         """Every merge field of the audience."""
-        return list(self._pages(f"/lists/{list_id}/merge-fields", "merge_fields", {}))
+        return list(self._pages(f"/lists/{list_id}/merge-fields", "merge_fields", {}, ("tag",)))
 
     def ensure_merge_fields(self, list_id: str, fields: Iterable[Mapping[str, Any]]) -> list[str]:
         """Create the fields (`{"tag", "name", "type", ...}`) whose tag is missing; the tags
@@ -236,11 +238,15 @@ class MailchimpClient(SegmentCalls, BatchCalls):
             params["fields"] = ",".join(["total_items", *(f"members.{f}" for f in fields)])
         if status is not None:
             params["status"] = status
-        return self._pages(f"/lists/{list_id}/members", "members", params)
+        required = [f for f in fields or ["id"] if f in MEMBER_KEYS]
+        return self._pages(f"/lists/{list_id}/members", "members", params, required)
 
     subscriber_hash = staticmethod(subscriber_hash)
 
-    def _pages(self, path: str, key: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
+    def _pages(
+        self, path: str, key: str, params: dict[str, str], required: Sequence[str] = ("id",)
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of a paged collection; one without a `required` key is an `ApiError`."""
         offset = 0
         while True:
             page = {**params, "count": str(MEMBER_PAGE), "offset": str(offset)}
@@ -249,6 +255,8 @@ class MailchimpClient(SegmentCalls, BatchCalls):
             items = body.get(key)
             if not isinstance(items, list):
                 raise ApiError(f"Mailchimp answered {path} without a list of {key}")
+            for item in items:
+                _check_record(path, key, item, required)
             yield from items
             offset += len(items)
             if not items or offset >= int(body.get("total_items", 0)):
@@ -267,3 +275,14 @@ class MailchimpClient(SegmentCalls, BatchCalls):
         if not isinstance(body, dict):
             raise ApiError(f"Mailchimp answered {method} {path} with something not an object")
         return body
+
+
+def _check_record(path: str, key: str, item: Any, required: Sequence[str]) -> None:
+    """A paged record must be an object holding every `required` key: a malformed one stops the
+    read with a plain error (the caller records it as failed, and a re-run reads again) rather
+    than failing deep inside a caller or being skipped unseen."""
+    missing = [k for k in required if not isinstance(item, dict) or item.get(k) in (None, "")]
+    if missing:
+        raise ApiError(
+            f"Mailchimp answered {path} with a malformed {key} record (no {', '.join(missing)})"
+        )

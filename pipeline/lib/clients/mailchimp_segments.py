@@ -9,12 +9,13 @@ email the audience does not hold: it appears neither among the members added or 
 `errors`, so a caller must account for every email itself.
 
 `SegmentCalls` is mixed into `MailchimpClient`, which supplies `session`, `_call` and `_pages`
-(every write goes through `_call`, which counts it in `write_calls`).
+(every write goes through `_call`, which counts it in `write_calls`; `_pages` refuses a record
+without the keys it is asked for).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,7 @@ class SegmentCalls:
     """Static segment (tag) calls of `MailchimpClient`."""
 
     session: ApiSession
+    _pages: Callable[..., Iterator[dict[str, Any]]]
     _segments: dict[str, dict[str, int]]  # list id -> lower-cased tag name -> segment id
 
     def find_tag_segment(self, list_id: str, name: str) -> int | None:
@@ -108,7 +110,9 @@ class SegmentCalls:
     def _segment_ids(self, list_id: str) -> dict[str, int]:
         if list_id not in self._segments:
             params = {"type": "static", "fields": "segments.id,segments.name,total_items"}
-            segments = self._pages(f"/lists/{list_id}/segments", "segments", params)
+            segments = self._pages(
+                f"/lists/{list_id}/segments", "segments", params, required=("id", "name")
+            )
             self._segments[list_id] = {_name_key(s["name"]): int(s["id"]) for s in segments}
         return self._segments[list_id]
 
