@@ -23,6 +23,7 @@ import yaml
 
 from pipeline.defs.ingest.files import files_orders
 from pipeline.defs.resources import WarehouseResource
+from pipeline.defs.transform.dbt import dbt_resource, foresight_dbt_feature_readers
 from pipeline.lib.ingest.warehouse import connect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,17 +92,28 @@ def test_without_the_pool_the_second_writer_fails_naming_the_holder(instance_dir
         assert con.execute("select label from writes").fetchall() == [("first",)]
 
 
+def hold_read_only(warehouse: Path) -> subprocess.Popen:
+    """An analyst's session in another process, reading the warehouse (until killed)."""
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(warehouse)], stdout=subprocess.PIPE, text=True
+    )
+    assert analyst.stdout.readline().strip() == "reading"
+    return analyst
+
+
+def failure_message(result) -> str:
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    return failure.step_failure_data.error.to_string()  # as the UI shows it, with causes
+
+
 def test_a_run_while_an_analyst_reads_the_warehouse_fails_plainly_then_succeeds(tmp_path):
     warehouse, export = tmp_path / "warehouse.duckdb", tmp_path / "orders.csv"
     duckdb.connect(str(warehouse)).close()
     export.write_text("customer_id,ordered_at,total\nc1,2024-03-01,12.50\nc2,2024-03-02,8\n")
     run_config = {"ops": {"files__orders": {"config": {"path": str(export)}}}}
     resources = {"warehouse": WarehouseResource(path=str(warehouse))}
-    analyst = subprocess.Popen(
-        [sys.executable, "-c", ANALYST, str(warehouse)], stdout=subprocess.PIPE, text=True
-    )
+    analyst = hold_read_only(warehouse)
     try:
-        assert analyst.stdout.readline().strip() == "reading"
         blocked = dg.materialize(
             [files_orders], resources=resources, run_config=run_config, raise_on_error=False
         )
@@ -109,9 +121,26 @@ def test_a_run_while_an_analyst_reads_the_warehouse_fails_plainly_then_succeeds(
         analyst.kill()
         analyst.wait()
     assert not blocked.success
-    [failure] = [e for e in blocked.all_events if e.is_step_failure]
-    message = failure.step_failure_data.error.to_string()  # as the UI shows it
+    message = failure_message(blocked)
     assert f"PID {analyst.pid}" in message and "read-only one blocks writers" in message
     assert dg.materialize([files_orders], resources=resources, run_config=run_config).success
     with connect(warehouse, read_only=True) as con:
         assert con.execute("select count(*) from raw_files.orders").fetchone() == (2,)
+
+
+def test_a_dbt_step_while_an_analyst_reads_the_warehouse_fails_naming_the_holder(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    analyst = hold_read_only(warehouse)
+    try:
+        blocked = dg.materialize(
+            [foresight_dbt_feature_readers],
+            resources={"dbt": dbt_resource(), "warehouse": WarehouseResource(path=str(warehouse))},
+            raise_on_error=False,
+        )
+    finally:
+        analyst.kill()
+        analyst.wait()
+    assert not blocked.success
+    message = failure_message(blocked)
+    assert f"PID {analyst.pid}" in message and "read-only one blocks writers" in message

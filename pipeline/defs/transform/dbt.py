@@ -79,6 +79,10 @@ def _build(
     # profiles.yml reads the warehouse from WAREHOUSE_PATH: make the dbt subprocess open exactly
     # the file this run's warehouse resource names.
     os.environ["WAREHOUSE_PATH"] = str(Path(warehouse.path).resolve())
+    # Another process holding the file (an analyst's session, even read-only) would fail dbt
+    # deep in its log: open it here first, so the run fails naming the holder and the fix.
+    with warehouse.connect():
+        pass
     args = ["build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
     # Row counts and column types for the UI, read after dbt exits (DuckDB has one writer);
     # column lineage is left out: parsing every model's SQL costs more than it shows.
