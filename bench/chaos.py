@@ -5,8 +5,11 @@
 For each seed: every write of a day's sync crashed in each of three ways (before the call,
 after it took effect, halfway through the batch) on both days, and every statement of a raw load
 crashed mid-transaction; each followed by a re-run and compared with an uninterrupted run
-(platform members and properties, ledger, warehouse rows). Prints one line per fault: how many
-times it was injected and how many re-runs converged, plus any ledger gap seen at a crash.
+(platform members and properties, ledger, warehouse rows). Then (`bench.chaos_more`) the score
+write crashed at every statement, the Mailchimp sync through each kind of platform fault, and
+dbt killed mid-model (`--dbt-kills` points, 0 to leave dbt out). Prints one line per fault: how
+many times it was injected, in how many runs, how many converged, plus any ledger gap seen at
+a crash.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections import Counter
 
 import duckdb
 
+from bench import chaos_more
 from pipeline.lib.ingest.raw_records import RAW_TABLES
 from pipeline.lib.ingest.warehouse import load_records
 from tests.faults.crash_harness import (
@@ -83,21 +87,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--load-records", type=int, default=600)
+    parser.add_argument("--dbt-kills", type=int, default=len(chaos_more.DBT_KILLS))
     args = parser.parse_args(argv)
     began = time.perf_counter()
     tally: Counter = Counter()
     for seed in args.seeds:
         sync_matrix(args.customers, seed, tally)
     load_matrix(args.load_records, tally)
+    chaos_more.run(args.seeds, args.dbt_kills, tally)
     faults = sorted({fault for fault, _ in tally})
-    print(f"{'fault':45} {'injected':>9} {'converged':>10} {'ledger gaps':>12}")
+    runs = {f: tally[f, "runs"] or tally[f, "injected"] for f in faults}
+    print(f"{'fault':45} {'injected':>9} {'runs':>6} {'converged':>10} {'ledger gaps':>12}")
     for fault in faults:
         print(
-            f"{fault:45} {tally[fault, 'injected']:>9} {tally[fault, 'converged']:>10} "
-            f"{tally[fault, 'ledger gaps at crash']:>12}"
+            f"{fault:45} {tally[fault, 'injected']:>9} {runs[fault]:>6} "
+            f"{tally[fault, 'converged']:>10} {tally[fault, 'ledger gaps at crash']:>12}"
         )
     print(f"{time.perf_counter() - began:.0f} s")
-    failed = sum(tally[f, "injected"] - tally[f, "converged"] for f in faults)
+    failed = sum(runs[f] - tally[f, "converged"] for f in faults)
     return 1 if failed else 0
 
 

@@ -5,7 +5,8 @@
 independent chance of:
 - 429: rejected with `Retry-After` before it reaches the API (nothing happens);
 - 5xx: a 500/502/503 before it reaches the API (nothing happens);
-- slow: answered after `slow_seconds` (default 2);
+- slow: answered after `slow_seconds` (default 2), the request read in full first, so a write
+  takes effect even when the client stopped waiting;
 - drop: processed, then the connection dies mid-response (the write, if any, took effect);
 - malformed: one record of the answer gets a broken timestamp or loses its id.
 Draws come from a generator seeded by `seed`, so a run of requests sees the same faults each time.
@@ -102,6 +103,9 @@ class FaultInjector:
             status = (500, 502, 503)[int(pick * 3)]
             await _reply(send, status, {"errors": f"Injected server error {status}"})
         elif kind == "slow":
+            # A slow platform has the request in hand and works on it: the write takes effect
+            # even when the client gave up waiting and the answer reaches nobody.
+            receive = await _buffered(receive)
             await asyncio.sleep(self.spec.slow_seconds)
             await self.app(scope, receive, send)
         elif kind in ("drop", "malformed"):
@@ -113,6 +117,25 @@ class FaultInjector:
                 await _send(send, status, headers, body)
         else:
             await self.app(scope, receive, send)
+
+
+async def _buffered(receive: Receive) -> Receive:
+    """Read the whole request body now; the returned `receive` replays it, then listens to the
+    connection again (which tells when the client has gone)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    pending = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
 
 
 async def _reply(send: Send, status: int, payload: dict, extra=()) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 import pytest
 import requests
@@ -82,3 +83,22 @@ def test_the_same_seed_injects_the_same_faults():
                     for _ in range(40)]  # fmt: skip
 
     assert run() == run()
+
+
+def test_a_slow_write_takes_effect_though_the_client_gave_up_waiting():
+    received: list[bytes] = []
+
+    async def write(request):
+        received.append(await request.body())
+        return JSONResponse({"ok": True})
+
+    app = Starlette(routes=[Route("/3.0/things", write, methods=["POST"])])
+    app.add_middleware(FaultInjector, spec=FaultSpec.parse("slow=1,slow_seconds=1"))
+    with ThreadedServer(app) as server, requests.Session() as client:
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            client.post(f"{server.url}/3.0/things", data=b"x" * 1000, timeout=(5, 0.1))
+        client.close()  # the client hangs up long before the answer is ready
+        deadline = time.monotonic() + 10
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert received == [b"x" * 1000]
