@@ -5,6 +5,9 @@ salt; the sandbox launchers bring the sandbox's own."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -29,6 +32,7 @@ from tests.lib.test_erasure import con as con
 REQUEST = ErasureRequest(emails=(ANN,))
 
 ROOT = Path(__file__).resolve().parents[2]
+PLATFORM_PREFIXES = ("SHOPIFY_", "KLAVIYO_", "MAILCHIMP_")
 ORDER = {
     "id": "gid://shopify/Order/9",
     "updatedAt": "2024-03-01T00:00:00Z",
@@ -91,3 +95,23 @@ def test_the_sandbox_launchers_bring_their_own_salt(monkeypatch):
         monkeypatch.setenv(settings.key_env, "")
     use_sandbox_for("http://127.0.0.1:9", ["shopify"])
     assert erasure_salt() == SANDBOX_ERASURE_SALT
+
+
+def test_make_erase_without_a_salt_stops_naming_the_setting(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PLATFORM_PREFIXES)}
+    env.pop("DAGSTER_HOME", None)
+    env.pop(SALT_ENV)
+    (tmp_path / "settings.env").write_text(f"{SALT_ENV}={PLACEHOLDER_SALT}\n")
+    env |= {
+        "FORESIGHT_ENV_FILE": str(tmp_path / "settings.env"),
+        "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+    }
+    request = tmp_path / "request.txt"
+    request.write_text("someone@example.com\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli.erase", str(request)],
+        env=env, capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stdout.startswith("erasure failed:")
+    assert f"{SALT_ENV} is still the placeholder" in done.stdout
