@@ -27,7 +27,7 @@ help:
 	@echo "make test   set up and run every test and lint"
 	@echo "make dev    Dagster UI on http://127.0.0.1:3000 against a sandbox on port $(SANDBOX_PORT)"
 	@echo "make bench  benchmarks (generation, ingest, features, training, scoring)"
-	@echo "make chaos  the long crash matrix (every sync write and load statement crashed, then re-run)"
+	@echo "make chaos  the long crash matrix (sync writes, loads, score writes, dbt models crashed; Mailchimp faults; then re-run)"
 	@echo "make clean  remove data/, instance storage and build artefacts"
 	@echo "make import-csv CSV=orders.csv [DATE_FORMAT='%d/%m/%Y']  import an order-history export"
 	@echo "make backtest CSV=orders.csv AS_OF=2025-03-03 [DATE_FORMAT=…] [HORIZONS=30,90,365]  score as of a past day, judge against what followed"
