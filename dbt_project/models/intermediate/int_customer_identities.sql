@@ -1,8 +1,8 @@
 {#-
     Identity resolution: which source identities are one person.
 
-    Every Shopify customer (staff excluded), Klaviyo profile and CSV customer is a node. Nodes
-    are linked through shared match keys:
+    Every Shopify customer (staff excluded), Klaviyo profile, Mailchimp member and CSV customer
+    is a node. Nodes are linked through shared match keys:
       - the normalised, valid email (case and whitespace variants are one key);
       - a Klaviyo "Placed Order" event naming a Shopify order links the profile to the order's
         customer (platform ids; links people who have no usable email);
@@ -27,6 +27,12 @@ shopify_customers as (
 klaviyo_profiles as (
 
     select * from {{ ref('stg_klaviyo__profiles') }}
+
+),
+
+mailchimp_members as (
+
+    select * from {{ ref('stg_mailchimp__members') }}
 
 ),
 
@@ -73,6 +79,18 @@ identities as (
         phone,
         created_at
     from klaviyo_profiles
+
+    union all
+
+    select
+        'mailchimp:' || member_id as identity_key,
+        'mailchimp' as source_system,
+        member_id as source_id,
+        email,
+        coalesce(has_invalid_email, false) as has_invalid_email,
+        phone,
+        created_at
+    from mailchimp_members
 
     union all
 
