@@ -1,7 +1,9 @@
 {#-
-    Email events of both marketing platforms in one vocabulary: Klaviyo's events of known
-    profiles and Mailchimp's campaign activity of known members. A person on both platforms
-    gets both streams (a shop normally sends its campaigns from one of them).
+    Email events in one vocabulary, from the shop's marketing platform: Klaviyo's events of
+    known profiles, or Mailchimp's campaign activity of known members. When both platforms hold
+    email activity, Klaviyo's is used: a shop connected to both commonly mirrors one audience
+    into the other, and counting one send twice would double every email feature (as Klaviyo's
+    "Placed Order" events are not orders once Shopify's are there).
 -#}
 with
 
@@ -15,7 +17,9 @@ klaviyo_events as (
 mailchimp_events as (
 
     select * from {{ ref('stg_mailchimp__email_activity') }}
-    where event_type in ('received', 'opened', 'clicked', 'bounced', 'unsubscribed', 'spam')
+    where
+        event_type in ('received', 'opened', 'clicked', 'bounced', 'unsubscribed', 'spam')
+        and not exists (select 1 from klaviyo_events)
 
 ),
 
