@@ -1,9 +1,10 @@
 """Every common shop setup runs the first daily refresh end to end against a small sandbox shop:
 Shopify + Klaviyo (with Mailchimp too, the session's shared shop), Shopify + Mailchimp, Klaviyo
 alone (its Placed Order events are the orders), an imported CSV with Mailchimp as destination.
-Each yields customers, features, scores and segments, leaves the platforms it does not have
-untouched ("not configured"), and its syncs are consent-safe as read back through the platforms'
-APIs."""
+Each yields customers, features, scores and segments, email features from the shop's marketing
+platform (Klaviyo's when it has both), leaves the platforms it does not have untouched ("not
+configured"), tags the run with the order sources really used, and its syncs are consent-safe as
+read back through the platforms' APIs."""
 
 from __future__ import annotations
 
@@ -109,7 +110,11 @@ def test_each_setup_runs_the_daily_job_end_to_end(request, first_refresh):
         query = "select distinct source_system from marts.orders"
         sources = {s for (s,) in con.execute(query).fetchall()}
     assert sources == order_sources
-    for platform, table in (("shopify", "customers"), ("klaviyo", "profiles")):
+    for platform, table in (
+        ("shopify", "customers"),
+        ("klaviyo", "profiles"),
+        ("mailchimp", "email_activity"),
+    ):
         status = metadata(result, platform, table)
         expected = "ingested" if platform in platforms else "not configured"
         assert status["status"] == expected, platform
@@ -117,6 +122,21 @@ def test_each_setup_runs_the_daily_job_end_to_end(request, first_refresh):
     assert tags["foresight/platforms"] == ",".join(
         p for p in ("shopify", "klaviyo", "mailchimp") if p in platforms
     )
+    # Only the sources whose orders the marts hold (with Shopify, Klaviyo's Placed Order
+    # events are not orders of their own).
+    assert set(tags["foresight/order_sources"].split(",")) == order_sources
+    # Email engagement comes from whichever marketing platform the shop has.
+    with connect(warehouse, read_only=True) as con:
+        query = (
+            "select count(*) filter (where emails_received_90d > 0),"
+            " count(*) filter (where emails_opened_90d > 0) from marts.customer_features"
+        )
+        received, opened = con.execute(query).fetchone()
+        platforms_query = "select distinct email_platform from marts.email_events"
+        email_platforms = {p for (p,) in con.execute(platforms_query).fetchall()}
+    assert received > 0 and opened > 0, (received, opened)
+    # With both, Klaviyo's activity is counted (Mailchimp's would count each send twice).
+    assert email_platforms == ({"klaviyo"} if "klaviyo" in platforms else {"mailchimp"})
     for destination in ("klaviyo", "mailchimp"):
         sync = metadata(result, "activation", f"{destination}_sync")
         if destination not in platforms:

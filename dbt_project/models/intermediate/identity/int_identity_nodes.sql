@@ -1,6 +1,7 @@
 {#-
     Identity resolution, step 1: every source identity that may be a person. Grain: one row
-    per Shopify customer (staff excluded), Klaviyo profile and CSV customer id.
+    per Shopify customer (staff excluded), Klaviyo profile, Mailchimp audience member and CSV
+    customer id.
 -#}
 with
 
@@ -14,6 +15,12 @@ shopify_customers as (
 klaviyo_profiles as (
 
     select * from {{ ref('stg_klaviyo__profiles') }}
+
+),
+
+mailchimp_members as (
+
+    select * from {{ ref('stg_mailchimp__members') }}
 
 ),
 
@@ -47,6 +54,18 @@ identities as (
         phone,
         created_at
     from klaviyo_profiles
+
+    union all
+
+    select
+        'mailchimp:' || member_id as identity_key,
+        'mailchimp' as source_system,
+        member_id as source_id,
+        email,
+        coalesce(has_invalid_email, false) as has_invalid_email,
+        phone,
+        created_at
+    from mailchimp_members
 
     union all
 
