@@ -8,6 +8,7 @@ from pipeline.defs.activation.report import report_assets
 from pipeline.defs.activation.sync import sync_assets
 from pipeline.defs.ingest.files import files_orders
 from pipeline.defs.ingest.klaviyo import klaviyo_assets
+from pipeline.defs.ingest.mailchimp import mailchimp_assets
 from pipeline.defs.ingest.shopify import shopify_assets
 from pipeline.defs.jobs import daily_refresh, first_refresh, import_order_csv, weekly_retrain
 from pipeline.defs.ml.checks import score_checks
@@ -23,6 +24,7 @@ defs = dg.Definitions(
     assets=[
         *shopify_assets,
         *klaviyo_assets,
+        *mailchimp_assets,
         files_orders,
         *dbt_model_assets,
         model_runs,

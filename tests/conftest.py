@@ -1,7 +1,9 @@
-"""Fixtures shared by every test folder: a small simulated store generated once per session."""
+"""Fixtures shared by every test folder: a small simulated store generated once per session, its
+whole history ingested once, and built once by dbt (each read-only by convention: copy first)."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime
 
 import pytest
@@ -30,6 +32,54 @@ def small_store_view(small_store_path):
     view = StoreView(small_store_path, datetime(2024, 8, 29))
     yield view
     view.close()
+
+
+@pytest.fixture(scope="session")
+def small_store_ingest(tmp_path_factory):
+    """(root, warehouse, result): the small store's whole history ingested from a fault-free
+    sandbox whose data lives under `root / "sandbox"`; ingesting is the slow part of most tests."""
+    from tests.defs.ingest_helpers import HISTORY, ingest, sandbox
+
+    root = tmp_path_factory.mktemp("raw")
+    warehouse = root / "warehouse.duckdb"
+    with sandbox(root / "sandbox") as url:
+        result = ingest(url, warehouse, *HISTORY)
+    assert result.success
+    return root, warehouse, result
+
+
+@pytest.fixture(scope="session")
+def raw_warehouse(small_store_ingest):
+    """A warehouse holding only the raw tables of the small store's whole history."""
+    return small_store_ingest[1]
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(raw_warehouse, tmp_path_factory):
+    """The raw warehouse built by dbt: models and data tests (unit tests are the dbt tests')."""
+    from tests.dbt.dbt_helpers import dbt_build
+
+    root = tmp_path_factory.mktemp("built")
+    warehouse = root / "warehouse.duckdb"
+    shutil.copy(raw_warehouse, warehouse)
+    dbt_build(warehouse, root / "dbt", "--exclude", "resource_type:unit_test")
+    return warehouse
+
+
+@pytest.fixture(scope="session")
+def every_platform_shop(tmp_path_factory):
+    """The setups' small shop on Shopify, Klaviyo and Mailchimp: the first refresh over its whole
+    history, then the same run again. Yields (url, warehouse, first, second) with the sandbox up;
+    the warehouse is read-only by convention (copy it before writing)."""
+    from tests.integration.setups_helpers import run_first_refresh, setup_sandbox
+
+    root = tmp_path_factory.mktemp("every_platform")
+    warehouse = root / "warehouse.duckdb"
+    platforms = {"shopify", "klaviyo", "mailchimp"}
+    with setup_sandbox(root / "sandbox") as url:
+        first = run_first_refresh(url, warehouse, platforms)
+        second = run_first_refresh(url, warehouse, platforms)
+        yield url, warehouse, first, second
 
 
 @pytest.fixture

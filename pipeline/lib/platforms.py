@@ -79,9 +79,13 @@ def configured_platforms(environ: Mapping[str, str] | None = None) -> list[str]:
 
 def require_order_source(configured: list[str], imported_orders: int) -> list[str]:
     """The sources of orders for a run: the configured order platforms, plus `files` when a CSV
-    was imported. Raises with what to do when there is none: without orders nothing can be
-    modelled, and an empty run would look like a shop that sells nothing."""
+    was imported. Klaviyo's "Placed Order" events count only without Shopify: with it they
+    repeat Shopify's own orders and the marts do not use them as orders. Raises with what to
+    do when there is none: without orders nothing can be modelled, and an empty run would look
+    like a shop that sells nothing."""
     sources = [platform for platform in configured if platform in ORDER_PLATFORMS]
+    if "shopify" in sources:
+        sources = [platform for platform in sources if platform != "klaviyo"]
     if imported_orders:
         sources.append("files")
     if not sources:

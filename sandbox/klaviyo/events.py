@@ -29,8 +29,10 @@ from sandbox.klaviyo.jsonapi import (
     sort_param,
     sparse,
 )
-from sandbox.klaviyo.profiles import fetch_profiles, profile_resource, register_state
-from sandbox.klaviyo.query import Order, fld, keyset_page, where_sql
+from sandbox.klaviyo.paging import Order, keyset_page
+from sandbox.klaviyo.profile_resources import profile_resource
+from sandbox.klaviyo.profiles import fetch_profiles, register_state
+from sandbox.klaviyo.query import fld, where_sql
 
 METRICS_SQL = (
     "select metric_id, name, integration_name, integration_category, created, updated"

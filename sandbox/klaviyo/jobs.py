@@ -34,8 +34,8 @@ from sandbox.klaviyo.jsonapi import (
     sparse,
 )
 from sandbox.klaviyo.lists import list_resource
+from sandbox.klaviyo.paging import Order, keyset_page
 from sandbox.klaviyo.profiles import existing_ids, fetch_profiles, ids_by, register_state
-from sandbox.klaviyo.query import Order, keyset_page
 from sandbox.state import new_ulid
 
 MAX_PROFILES = 10_000

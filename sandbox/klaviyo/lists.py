@@ -27,13 +27,10 @@ from sandbox.klaviyo.jsonapi import (
     sort_param,
     sparse,
 )
-from sandbox.klaviyo.profiles import (
-    PROFILES_SQL,
-    existing_ids,
-    register_state,
-    serialize_page,
-)
-from sandbox.klaviyo.query import Order, fld, keyset_page, where_sql
+from sandbox.klaviyo.paging import Order, keyset_page
+from sandbox.klaviyo.profile_resources import serialize_page
+from sandbox.klaviyo.profiles import PROFILES_SQL, existing_ids, register_state
+from sandbox.klaviyo.query import fld, where_sql
 
 MAX_MEMBERS_PER_CALL = 1000
 _OPT_IN = {"double_opt_in", "single_opt_in"}

@@ -1,4 +1,4 @@
-"""Mailchimp Marketing API 3.0 emulator: the endpoints a sync needs, under `/3.0/...`.
+"""Mailchimp Marketing API 3.0 emulator: the endpoints a sync and a source need, under `/3.0/...`.
 
 Served: `GET /ping`; `GET /lists` and `GET /lists/{list_id}` (one audience named after the
 shop); `GET`/`POST /lists/{list_id}/merge-fields`; `POST /lists/{list_id}` (batch subscribe);
@@ -7,7 +7,9 @@ shop); `GET`/`POST /lists/{list_id}/merge-fields`; `POST /lists/{list_id}` (batc
 `POST /lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent` (204, see
 `mailchimp_forget`); `GET`/`POST /lists/{list_id}/segments` and
 `POST /lists/{list_id}/segments/{segment_id}` (static segments, which are tags: see
-`mailchimp_segments`); `POST /batches` and `GET /batches/{batch_id}` (batch operations, run in
+`mailchimp_segments`); `GET /campaigns`, `GET /reports/{campaign_id}/email-activity` and
+`GET /reports/{campaign_id}/unsubscribed` (what the shop sent and who did what: see `reports`);
+`POST /batches` and `GET /batches/{batch_id}` (batch operations, run in
 the background through these same handlers, results as a gzipped archive: see `batches`).
 
 Which upsert a sync uses — read from the spec (3.0.85) and Mailchimp's reference: the batch
@@ -44,6 +46,7 @@ from sandbox.context import SandboxContext
 from sandbox.mailchimp import audience as audience_api
 from sandbox.mailchimp import forget as forget_api
 from sandbox.mailchimp import members as members_api
+from sandbox.mailchimp import reports as reports_api
 from sandbox.mailchimp import segments as segments_api
 from sandbox.mailchimp.audience import Audience
 from sandbox.mailchimp.batches import RESULTS_PATH, BatchRunner
@@ -121,8 +124,16 @@ def mailchimp_routes(
     audience = Audience(ctx)
     limiter = limiter or ConnectionLimiter()
     batches = BatchRunner(audience, OPERATIONS)
+    reports = reports_api.Reports(audience)
     operations = {
         **OPERATIONS,
+        "/campaigns": {"GET": lambda _a, r: reports_api.get_campaigns(reports, r)},
+        "/reports/{campaign_id}/email-activity": {
+            "GET": lambda _a, r: reports_api.get_email_activity(reports, r)
+        },
+        "/reports/{campaign_id}/unsubscribed": {
+            "GET": lambda _a, r: reports_api.get_unsubscribed(reports, r)
+        },
         "/batches": {"POST": batches.submit},
         "/batches/{batch_id}": {"GET": batches.status},
     }

@@ -27,6 +27,7 @@ from sandbox.mailchimp.rest import (
     MailchimpError,
     McRequest,
     document,
+    instant_param,
     invalid,
     iso,
     not_found,
@@ -94,7 +95,13 @@ def get_members(audience: Audience, request: McRequest) -> Response:
     status = request.query.get("status")
     if status is not None and status not in STATUSES:
         raise invalid([{"field": "status", "message": f"Status must be one of {STATUSES}."}])
-    where, params = ("where status = ?", [status]) if status else ("", [])
+    conditions, params = (["status = ?"], [status]) if status else ([], [])
+    # Mailchimp's since/before_last_changed: strictly after, strictly before.
+    for name, operator in (("since_last_changed", ">"), ("before_last_changed", "<")):
+        if name in request.query:
+            conditions.append(f"last_changed {operator} ?")
+            params.append(instant_param(request, name))
+    where = f"where {' and '.join(conditions)}" if conditions else ""
     rows = audience.query(
         f"select *, count(*) over () as total_items from members {where}"
         " order by timestamp_signup, member_id limit ? offset ?",

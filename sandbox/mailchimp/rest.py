@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import QueryParams
@@ -141,6 +141,19 @@ class McRequest:
 
     def link(self, path: str, rel: str, method: str = "GET") -> dict[str, str]:
         return {"rel": rel, "href": f"{self.base}{path}", "method": method}
+
+
+def instant_param(request: McRequest, name: str) -> datetime | None:
+    """A date-time query parameter as a naive UTC instant (the sandbox clock's form)."""
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        message = f"{name} must be an ISO 8601 date-time."
+        raise invalid([{"field": name, "message": message}]) from exc
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def select_fields(body: dict[str, Any], query: QueryParams) -> dict[str, Any]:

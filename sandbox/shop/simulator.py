@@ -24,17 +24,27 @@ import numpy as np
 import pandas as pd
 
 from sandbox.shop import behaviour, engagement
-from sandbox.shop.catalogue import METRICS, build_catalogue, campaign_calendar
+from sandbox.shop.catalogue import build_catalogue, campaign_calendar
 from sandbox.shop.contacts import contact_details, email_variant
 from sandbox.shop.schema import store_ddl
 from sandbox.shop.shapes import DEFAULT_SHAPE, ShopShape, shape_named
+from sandbox.shop.store_tables import (
+    CHECKOUT_ID_BASE,
+    CUSTOMER_ID_BASE,
+    DUPLICATE_ID_BASE,
+    ORDER_ID_BASE,
+    add_test_orders,
+    append,
+    insert_events,
+    insert_lines,
+    timestamps,
+    write_static,
+)
 
 SIMULATOR_VERSION = 1
 FUTURE_DAYS = 365
 CHUNK_SIZE = 20_000
 GENERATION_MEMORY_LIMIT = "1GB"
-CUSTOMER_ID_BASE, DUPLICATE_ID_BASE, STAFF_CUSTOMER_ID = 6_100_000_000_000, 6_200_000_000_000, 1
-ORDER_ID_BASE, CHECKOUT_ID_BASE = 5_500_000_000_000, 3_300_000_000_000
 
 
 @dataclass(frozen=True)
@@ -95,10 +105,6 @@ def ensure_store(spec: StoreSpec, directory: Path) -> Path:
     return path
 
 
-def _timestamps(start: np.datetime64, t: np.ndarray) -> np.ndarray:
-    return start + np.rint(np.asarray(t, dtype=float) * 86_400).astype("timedelta64[s]")
-
-
 def generate_store(spec: StoreSpec, path: Path) -> None:
     """Simulate the whole store into a new DuckDB file at `path`."""
     start = np.datetime64(spec.start.isoformat(), "s")
@@ -110,41 +116,17 @@ def generate_store(spec: StoreSpec, path: Path) -> None:
         # Bounded memory at any size: the final sort of the events spills to disk beyond this.
         con.execute(f"set memory_limit = '{GENERATION_MEMORY_LIMIT}'")
         con.execute(store_ddl(spec.shop.category_names))
-        _write_static(con, spec, start, catalogue, campaigns)
+        write_static(con, spec, start, catalogue, campaigns)
+        con.execute(
+            "insert into meta values ('spec', ?), ('version', ?)",
+            [json.dumps(spec.fields(), default=str), str(SIMULATOR_VERSION)],
+        )
         for chunk, first in enumerate(range(0, spec.customers, CHUNK_SIZE)):
             rng = np.random.default_rng([spec.seed, chunk + 1])
             n = min(CHUNK_SIZE, spec.customers - first)
             _simulate_chunk(con, rng, spec, start, chunk, first, n, catalogue, campaigns, end_t)
-        _add_test_orders(con, global_rng, spec, start, catalogue)
+        add_test_orders(con, global_rng, spec, start, catalogue)
         _finalise(con)
-
-
-def _write_static(con, spec, start, catalogue, campaigns) -> None:
-    product_rows = catalogue.products.assign(
-        created_at=_timestamps(start, catalogue.products["created_offset_days"])
-    )
-    product_rows["updated_at"] = product_rows["created_at"]
-    _append(con, "products", product_rows.drop(columns=["category_index", "created_offset_days"]))
-    campaign_rows = campaigns.assign(
-        sent_at=_timestamps(start, campaigns["sent_offset_days"]),
-        category=[spec.shop.category_names[i] for i in campaigns["category_index"]],
-    )
-    _append(con, "campaigns", campaign_rows[["campaign_id", "name", "category", "sent_at"]])
-    metric_ids = [
-        f"{chr(65 + spec.seed % 26)}{i:02d}x{name[:2].upper()}"
-        for i, (name, *_) in enumerate(METRICS)
-    ]
-    metric_rows = pd.DataFrame(
-        [(i, metric_ids[i], *metric) for i, metric in enumerate(METRICS)],
-        columns=["metric_index", "metric_id", "name", "integration_name", "integration_category"],
-    )
-    _append(
-        con, "metrics", metric_rows.assign(created=np.datetime64(spec.start, "s") - 60 * 86_400)
-    )
-    con.execute(
-        "insert into meta values ('spec', ?), ('version', ?)",
-        [json.dumps(spec.fields(), default=str), str(SIMULATOR_VERSION)],
-    )
 
 
 def _simulate_chunk(con, rng, spec, start, chunk, first, n, catalogue, campaigns, end_t) -> None:
@@ -201,8 +183,8 @@ def _simulate_chunk(con, rng, spec, start, chunk, first, n, catalogue, campaigns
     )
     details = people.set_index("person_id")[["first_name", "last_name", "phone"]]
     customers = customers.join(details, on="person_id")
-    customers["created_at"] = _timestamps(start, customers["created_at"])
-    _append(con, "shopify_customers", customers)
+    customers["created_at"] = timestamps(start, customers["created_at"])
+    append(con, "shopify_customers", customers)
 
     person_of = lambda index: pid[np.asarray(index, dtype=np.int64)]  # noqa: E731
     order_person = person_of(orders["person_index"])
@@ -219,19 +201,19 @@ def _simulate_chunk(con, rng, spec, start, chunk, first, n, catalogue, campaigns
             "person_id": order_person,
             "customer_id": customer_id,
             "email": order_email,
-            "created_at": _timestamps(start, orders["t"]),
+            "created_at": timestamps(start, orders["t"]),
             "tz_offset_minutes": orders["tz_offset_minutes"],
             "subtotal": orders["subtotal"],
             "total_discounts": orders["total_discounts"],
             "total_price": orders["total_price"],
             "discount_code": orders["discount_code"],
             "refund_amount": orders["refund_amount"],
-            "refunded_at": _timestamps(start, orders["refund_t"]),
+            "refunded_at": timestamps(start, orders["refund_t"]),
             "test": False,
         }
     )
-    _append(con, "orders", order_rows)
-    _insert_lines(
+    append(con, "orders", order_rows)
+    insert_lines(
         con,
         "order_lines",
         "order_id",
@@ -248,12 +230,12 @@ def _simulate_chunk(con, rng, spec, start, chunk, first, n, catalogue, campaigns
             "person_id": checkout_person,
             "customer_id": CUSTOMER_ID_BASE + checkout_person,
             "email": people["shopify_email"].to_numpy()[checkouts["person_index"]],
-            "created_at": _timestamps(start, checkouts["t"]),
+            "created_at": timestamps(start, checkouts["t"]),
             "total_price": checkouts["total_price"],
         }
     )
-    _append(con, "checkouts", checkout_rows)
-    _insert_lines(
+    append(con, "checkouts", checkout_rows)
+    insert_lines(
         con,
         "checkout_lines",
         "checkout_id",
@@ -263,10 +245,10 @@ def _simulate_chunk(con, rng, spec, start, chunk, first, n, catalogue, campaigns
     )
 
     consent = consent.assign(
-        person_id=person_of(consent["person_index"]), changed_at=_timestamps(start, consent["t"])
+        person_id=person_of(consent["person_index"]), changed_at=timestamps(start, consent["t"])
     )
-    _append(con, "consent_changes", consent.drop(columns=["person_index", "t"]))
-    _insert_events(
+    append(con, "consent_changes", consent.drop(columns=["person_index", "t"]))
+    insert_events(
         con,
         rng,
         spec,
@@ -279,116 +261,18 @@ def _simulate_chunk(con, rng, spec, start, chunk, first, n, catalogue, campaigns
     )
 
     traits = people.assign(
-        signup_at=_timestamps(start, people["signup_t"]),
-        dropout_at=_timestamps(start, people["dropout_t"]),
+        signup_at=timestamps(start, people["signup_t"]),
+        dropout_at=timestamps(start, people["dropout_t"]),
         spend_shape=shop.spend_shape,
         **{f"taste_{c}": people[f"taste_{i}"] for i, c in enumerate(shop.category_names)},
     )
-    _append(
+    append(
         con,
         "people",
         traits.drop(columns=["signup_t", "dropout_t", "shopify_email"]).drop(
             columns=[f"taste_{i}" for i in range(len(shop.category_names))]
         ),
     )
-
-
-def _append(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    """Bulk-insert a frame by column name (one vectorised scan, never row by row)."""
-    con.register("frame_to_append", frame)
-    try:
-        con.execute(f"insert into {table} by name select * from frame_to_append")
-    finally:
-        con.unregister("frame_to_append")
-
-
-def _insert_lines(con, table, parent_column, parent_ids, lines, catalogue) -> None:
-    product = catalogue.products.iloc[lines["product_row"].to_numpy()]
-    # Lines of one parent are contiguous, so their position gives each a stable id.
-    position = pd.Series(parent_ids).groupby(parent_ids).cumcount().to_numpy()
-    rows = pd.DataFrame(
-        {
-            "line_id": parent_ids * 10 + position,
-            parent_column: parent_ids,
-            "product_id": product["product_id"].to_numpy(),
-            "variant_id": product["variant_id"].to_numpy(),
-            "title": product["title"].to_numpy(),
-            "sku": product["sku"].to_numpy(),
-            "quantity": lines["quantity"].to_numpy(),
-            "unit_price": lines["unit_price"].to_numpy(),
-        }
-    )
-    _append(con, table, rows)
-
-
-def _insert_events(con, rng, spec, start, chunk, people, orders, order_key, events) -> None:
-    events = events[events["t"] >= people["signup_t"].to_numpy()[events["person_index"]] - 2.0]
-    events = events.sort_values(["t", "metric_index"], kind="stable", ignore_index=True)
-    n = len(events)
-    order_index = events.get("order_index", pd.Series(np.nan, index=events.index))
-    has_order = order_index.notna().to_numpy()
-    order_id = np.full(n, np.nan)
-    order_id[has_order] = ORDER_ID_BASE + order_key[order_index[has_order].astype(np.int64)]
-    # A share of events come through a third-party app that stamps local time (same instant).
-    offset = np.where(rng.random(n) < 0.05, rng.choice([-300, -240, 60, 330], n), 0)
-    malformed = rng.random(n) < spec.dirt * 0.05
-    rows = pd.DataFrame(
-        {
-            "event_id": chunk * 10_000_000_000 + np.arange(n) + 1,
-            "person_id": people["person_id"].to_numpy()[events["person_index"]],
-            "metric_index": events["metric_index"].astype(np.int16),
-            "occurred_at": _timestamps(start, events["t"]),
-            "tz_offset_minutes": offset.astype(np.int32),
-            "value": events.get("value"),
-            "campaign_id": events.get("campaign_id"),
-            "product_id": events.get("product_id"),
-            "order_id": order_id,
-            "detail": np.where(malformed & has_order, "malformed_value", events.get("detail")),
-        }
-    )
-    _append(con, "events", rows)
-
-
-def _add_test_orders(con, rng, spec, start, catalogue) -> None:
-    """Staff test orders, which Shopify flags with `test: true` and analytics must drop."""
-    n = max(2, round(spec.customers * spec.dirt * 0.01))
-    t = rng.uniform(0, spec.days, n)
-    product = catalogue.products.iloc[rng.integers(0, len(catalogue.products), n)]
-    key = 99 * 100_000_000 + np.arange(n) + 10**11
-    con.execute(
-        "insert into shopify_customers values (?, null, ?, 'Test', 'Staff', null, ?, false)",
-        [
-            STAFF_CUSTOMER_ID,
-            f"qa+orders@{spec.shop.shop_domain}",
-            start.astype(object) - timedelta(days=30),
-        ],
-    )
-    rows = pd.DataFrame(
-        {
-            "order_id": ORDER_ID_BASE + key,
-            "person_id": None,
-            "customer_id": STAFF_CUSTOMER_ID,
-            "email": f"qa+orders@{spec.shop.shop_domain}",
-            "created_at": _timestamps(start, t),
-            "tz_offset_minutes": 0,
-            "subtotal": product["price"].to_numpy(),
-            "total_discounts": 0.0,
-            "total_price": product["price"].to_numpy(),
-            "discount_code": None,
-            "refund_amount": 0.0,
-            "refunded_at": pd.NaT,
-            "test": True,
-        }
-    )
-    _append(con, "orders", rows)
-    lines = pd.DataFrame(
-        {
-            "product_row": product.index.to_numpy(),
-            "quantity": 1,
-            "unit_price": product["price"].to_numpy(),
-        }
-    )
-    _insert_lines(con, "order_lines", "order_id", ORDER_ID_BASE + key, lines, catalogue)
 
 
 def _finalise(con) -> None:

@@ -146,6 +146,9 @@ create view v_checkout_lines as
 select l.* from store.checkout_lines as l
 semi join v_abandoned_checkouts as c on l.checkout_id = c.checkout_id;
 
+create view v_campaigns as
+select campaign_id, name, category, sent_at from store.campaigns where sent_at < {now};
+
 create view v_metrics as
 select metric_id, name, integration_name, integration_category, created, created as updated
 from store.metrics where created < {now};

@@ -26,8 +26,8 @@ import pandas as pd
 
 from sandbox.shop.behaviour import expected_net_share_of_repeat_order
 from sandbox.shop.shapes import ShopShape
-from sandbox.shop.simulator import CUSTOMER_ID_BASE
 from sandbox.shop.store import StoreView
+from sandbox.shop.store_tables import CUSTOMER_ID_BASE
 
 HORIZONS = (30, 90, 365)
 

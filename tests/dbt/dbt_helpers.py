@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from pipeline.lib.settings import PROJECT_ROOT
-from tests.defs.ingest_helpers import HISTORY, ingest, sandbox
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 # Warnings a build may give: segment size warnings, since a small store has small segments.
@@ -53,13 +52,3 @@ def unexpected_statuses(results: list[dict]) -> list[tuple[str, str]]:
         # exposures document who reads the marts; dbt has nothing to build for them
         and not (result["status"] == "no-op" and result["unique_id"].startswith("exposure."))
     ]
-
-
-def built_small_store(root: Path) -> Path:
-    """A warehouse under `root` holding the small store's whole history, ingested and built
-    (models and data tests; unit tests are the dbt tests' business)."""
-    warehouse = root / "warehouse.duckdb"
-    with sandbox(root / "sandbox") as url:
-        assert ingest(url, warehouse, *HISTORY).success
-    dbt_build(warehouse, root / "dbt", "--exclude", "resource_type:unit_test")
-    return warehouse

@@ -38,27 +38,11 @@ def _sensor_context(instance, result, sensor_name: str) -> dg.RunStatusSensorCon
     )
 
 
-def test_a_failed_run_alerts_by_webhook_and_email(alert_inbox, capsys):
-    @dg.op
-    def load_profiles():
-        raise RuntimeError("customer jane@example.com broke it")
-
-    @dg.job
-    def failing_job():
-        load_profiles()
-
-    instance = dg.DagsterInstance.ephemeral()
-    result = failing_job.execute_in_process(instance=instance, raise_on_error=False)
-    context = dg.build_run_status_sensor_context(
-        sensor_name="run_failure_alert",
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        dagster_event=result.get_run_failure_event(),
-    ).for_run_failure()
+def test_a_failed_run_alerts_by_webhook_and_email(alert_inbox, failed_run, capsys):
     capsys.readouterr()  # the run's own error log; only the alert's output is judged
-    run_failure_alert(context)
+    run_failure_alert(failed_run.context)
     (posted,) = alert_inbox.webhook
-    assert posted["text"].startswith(f"run {result.run_id} of job failing_job failed")
+    assert posted["text"].startswith(f"run {failed_run.result.run_id} of job failing_job failed")
     assert "failed steps: load_profiles" in posted["text"]
     assert len(alert_inbox.emails) == 1
     assert all("jane@example.com" not in text for text in alert_inbox.texts())

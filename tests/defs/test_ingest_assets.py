@@ -16,12 +16,13 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
-    """The whole small-store history ingested once from a fault-free sandbox."""
-    root = tmp_path_factory.mktemp("ingest")
-    warehouse = root / "warehouse.duckdb"
+def loaded(small_store_ingest, tmp_path_factory):
+    """The whole small-store history ingested once (shared by the session), then pulled again
+    into a copy of it."""
+    root, first, result = small_store_ingest
+    warehouse = tmp_path_factory.mktemp("ingest") / "warehouse.duckdb"
+    shutil.copy(first, warehouse)
     with sandbox(root / "sandbox") as url:
-        result = ingest(url, warehouse, *HISTORY)
         again = ingest(url, warehouse, *HISTORY)
     return root, warehouse, result, again
 

@@ -11,7 +11,6 @@ from pipeline.defs.ml.checks import score_checks
 from pipeline.defs.ml.score import customer_scores
 from pipeline.defs.ml.train import model_runs
 from pipeline.defs.resources import WarehouseResource
-from tests.dbt.dbt_helpers import built_small_store
 
 pytestmark = pytest.mark.integration
 
@@ -20,15 +19,10 @@ TRAINING = {"cltv_horizon_days": 90, "n_estimators": 40, "learning_rate": 0.15,
             "max_train_snapshots": 6, "fit_btyd_baseline": False}  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return built_small_store(tmp_path_factory.mktemp("ml_marts"))
-
-
 @pytest.fixture
-def warehouse(built, tmp_path, monkeypatch):
+def warehouse(built_warehouse, tmp_path, monkeypatch):
     monkeypatch.setenv("FORESIGHT_ARTEFACTS_DIR", str(tmp_path / "artefacts"))
-    return shutil.copy(built, tmp_path / "warehouse.duckdb")
+    return shutil.copy(built_warehouse, tmp_path / "warehouse.duckdb")
 
 
 def _metadata(result: dg.ExecuteInProcessResult, *key: str) -> dict:

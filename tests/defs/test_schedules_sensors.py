@@ -55,27 +55,11 @@ def test_the_weekly_retrain_schedule_retrains_and_rescores_on_mondays():
     assert keys == {"ml/model_runs", "ml/customer_scores"}
 
 
-def test_a_failed_run_logs_a_plain_alert(capsys):
-    @dg.op
-    def load_profiles():
-        raise RuntimeError("customer jane@example.com broke it")
-
-    @dg.job
-    def failing_job():
-        load_profiles()
-
-    instance = dg.DagsterInstance.ephemeral()
-    result = failing_job.execute_in_process(instance=instance, raise_on_error=False)
-    context = dg.build_run_status_sensor_context(
-        sensor_name="run_failure_alert",
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        dagster_event=result.get_run_failure_event(),
-    ).for_run_failure()
-    capsys.readouterr()
-    run_failure_alert(context)
+def test_a_failed_run_logs_a_plain_alert(failed_run, capsys):
+    capsys.readouterr()  # the run's own error log; only the alert's output is judged
+    run_failure_alert(failed_run.context)
     alerts = [line for line in capsys.readouterr().err.splitlines() if "ALERT" in line]
     assert len(alerts) == 1
-    assert f"run {result.run_id} of job failing_job failed" in alerts[0]
+    assert f"run {failed_run.result.run_id} of job failing_job failed" in alerts[0]
     assert "failed steps: load_profiles" in alerts[0]
     assert "@" not in alerts[0]

@@ -1,21 +1,21 @@
-"""The sync assets in the daily job on the small store: the job run twice makes zero write calls
-the second time; a dry run calls nothing; an oversized change is blocked by a failing check;
-Mailchimp without a key records "not configured" and calls nothing."""
+"""The sync assets in the first refresh of a small shop on every platform: the run repeated makes
+zero write calls the second time; a dry run calls nothing; an oversized change is blocked by a
+failing check; Mailchimp without a key records "not configured" and calls nothing."""
 
 from __future__ import annotations
+
+import shutil
 
 import dagster as dg
 import pytest
 
 from pipeline.defs.activation.sync import CHECK, mailchimp_sync, sync_assets
-from pipeline.defs.jobs import daily_refresh
-from pipeline.defs.partitions import partition_range_tags
 from pipeline.defs.resources import MailchimpResource
-from pipeline.defs.transform.dbt import dbt_model_assets, dbt_resource
+from pipeline.defs.transform.dbt import dbt_resource
 from pipeline.lib.ingest.warehouse import connect
-from tests.defs.ingest_helpers import API_ASSETS, HISTORY, metadata, resources, sandbox
+from tests.defs.ingest_helpers import metadata, resources
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("every_platform_shop")]
 SYNCS = ("klaviyo_sync", "mailchimp_sync")
 
 
@@ -25,17 +25,6 @@ def all_resources(url: str, warehouse) -> dict:
         "mailchimp": MailchimpResource(api_url=f"{url}/3.0", api_key="sandbox-key"),
         "dbt": dbt_resource(),
     }
-
-
-def run_daily_job(url: str, warehouse) -> dg.ExecuteInProcessResult:
-    defs = dg.Definitions(
-        assets=[*API_ASSETS, *dbt_model_assets, *sync_assets],
-        jobs=[daily_refresh],
-        resources=all_resources(url, warehouse),
-    )
-    return defs.resolve_job_def("daily_refresh").execute_in_process(
-        tags=partition_range_tags(*HISTORY)
-    )
 
 
 def sync_only(url: str, warehouse, **config) -> dg.ExecuteInProcessResult:
@@ -49,16 +38,14 @@ def sync_only(url: str, warehouse, **config) -> dg.ExecuteInProcessResult:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("activation")
-    warehouse = root / "warehouse.duckdb"
-    with sandbox(root / "sandbox") as url:
-        first = run_daily_job(url, warehouse)
-        second = run_daily_job(url, warehouse)
-        yield url, warehouse, first, second
+def store(every_platform_shop, tmp_path_factory):
+    """The shared shop's two runs, with a copy of its warehouse these tests may change."""
+    url, shared, first, second = every_platform_shop
+    warehouse = shutil.copy(shared, tmp_path_factory.mktemp("activation") / "warehouse.duckdb")
+    return url, warehouse, first, second
 
 
-def test_the_daily_job_syncs_then_a_second_run_writes_nothing(store):
+def test_the_first_refresh_syncs_then_a_second_run_writes_nothing(store):
     _, warehouse, first, second = store
     assert first.success and second.success
     for name in SYNCS:

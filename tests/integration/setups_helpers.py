@@ -12,6 +12,7 @@ import dagster as dg
 from pipeline.defs.activation.sync import sync_assets
 from pipeline.defs.ingest.files import files_orders
 from pipeline.defs.ingest.klaviyo import klaviyo_assets
+from pipeline.defs.ingest.mailchimp import mailchimp_assets
 from pipeline.defs.ingest.shopify import shopify_assets
 from pipeline.defs.jobs import first_refresh
 from pipeline.defs.ml.score import customer_scores
@@ -36,6 +37,7 @@ KEY = "sandbox-key"
 ASSETS = [
     *shopify_assets,
     *klaviyo_assets,
+    *mailchimp_assets,
     files_orders,
     *dbt_model_assets,
     model_runs,

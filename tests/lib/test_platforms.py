@@ -49,7 +49,10 @@ def test_klaviyo_needs_no_url_it_has_a_default():
 def test_at_least_one_source_of_orders_is_required():
     assert require_order_source(["klaviyo", "mailchimp"], 0) == ["klaviyo"]
     assert require_order_source(["mailchimp"], 12) == ["files"]
-    assert require_order_source(["shopify", "klaviyo"], 3) == ["shopify", "klaviyo", "files"]
+    # With Shopify, Klaviyo's Placed Order events repeat Shopify's orders: not a source of them.
+    assert require_order_source(["shopify", "klaviyo"], 3) == ["shopify", "files"]
+    assert require_order_source(["shopify", "klaviyo", "mailchimp"], 0) == ["shopify"]
+    assert require_order_source(["klaviyo"], 3) == ["klaviyo", "files"]
     with pytest.raises(PlatformSettingsError, match=r"no source of orders.*import-csv"):
         require_order_source(["mailchimp"], 0)
 

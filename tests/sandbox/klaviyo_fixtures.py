@@ -185,3 +185,33 @@ def profile_item(email: str | None = None, pid: str | None = None, **properties)
 
 def members_body(ids: list[str]) -> dict:
     return {"data": [{"type": "profile", "id": i} for i in ids]}
+
+
+def walk(client, url, params=None):
+    """Follow links.next from the first page; returns every page's data."""
+    pages = []
+    response = client.get(url, params=params)
+    while True:
+        assert response.status_code == 200, response.text
+        pages.append(response.json()["data"])
+        next_url = response.json()["links"].get("next")
+        if not next_url:
+            return pages
+        response = client.get(next_url)
+
+
+def ids(pages):
+    return [item["id"] for page in pages for item in page]
+
+
+def new_list(client, name="VIP"):
+    body = {"data": {"type": "list", "attributes": {"name": name}}}
+    response = client.post("/api/lists", json=body, headers=JSON_API)
+    assert response.status_code == 201, response.text
+    return response.json()["data"]["id"]
+
+
+def run_import(client, body):
+    response = client.post("/api/profile-bulk-import-jobs", json=body, headers=JSON_API)
+    assert response.status_code == 202, response.text
+    return response.json()["data"]

@@ -1,4 +1,5 @@
-"""Helpers for the Shopify emulator tests: a small deterministic store and test clients.
+"""Helpers for the Shopify emulator tests: a small deterministic store and test clients, and
+GraphQL helpers (a query, a page of customer ids, waiting for a bulk operation).
 
 The store is an in-memory DuckDB whose tables are named and typed like the sandbox views
 (`v_orders`, ...), wrapped in the two things the emulator uses from a StoreView: `now` and
@@ -8,8 +9,10 @@ The store is an in-memory DuckDB whose tables are named and typed like the sandb
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from starlette.applications import Starlette
@@ -20,6 +23,20 @@ from sandbox.shopify.api import shopify_routes
 from sandbox.shopify.bulk import THREAD_PREFIX
 
 TOKEN = "shpat-test-token"
+ENDPOINT = "/admin/api/2026-10/graphql.json"
+RUN_BULK = """
+mutation Run($q: String!) {
+  bulkOperationRunQuery(query: $q) {
+    bulkOperation { id status }
+    userErrors { field message code }
+  }
+}"""
+BULK_STATUS = """
+query Status($id: ID!) {
+  bulkOperation(id: $id) {
+    id status errorCode objectCount rootObjectCount fileSize url partialDataUrl query
+  }
+}"""
 NOW = datetime(2024, 6, 1, 12, 0, 0)
 START = datetime(2024, 1, 1, 9, 0, 0)
 N_CUSTOMERS = 30
@@ -246,3 +263,29 @@ def make_client(
     )
     app = Starlette(routes=shopify_routes(ctx, bulk_dir=bulk_dir))
     return TestClient(app, headers={"X-Shopify-Access-Token": TOKEN})
+
+
+def gql(client: TestClient, query: str, path: str = ENDPOINT, **variables: Any) -> dict:
+    response = client.post(path, json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def customer_ids(client: TestClient, args: str) -> tuple[list[int], dict]:
+    body = gql(
+        client,
+        f"{{ customers({args}) {{ edges {{ cursor node {{ legacyResourceId }} }} "
+        "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }",
+    )
+    conn = body["data"]["customers"]
+    return [int(e["node"]["legacyResourceId"]) for e in conn["edges"]], conn["pageInfo"]
+
+
+def wait_for(client: TestClient, op_id: str, path: str = ENDPOINT) -> dict:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        op = gql(client, BULK_STATUS, path, id=op_id)["data"]["bulkOperation"]
+        if op["status"] not in ("CREATED", "RUNNING", "CANCELING"):
+            return op
+        time.sleep(0.01)
+    raise AssertionError(f"bulk operation {op_id} did not finish")

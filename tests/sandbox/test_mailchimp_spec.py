@@ -13,6 +13,7 @@ import io
 import json
 import os
 import tarfile
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -203,5 +204,36 @@ def test_the_validator_catches_a_status_upsert_without_status_if_new(openapi, sa
     email = "spec.status@example.com"
     url = f"{sandbox.url}/3.0/lists/{list_id}/members/{subscriber_hash(email)}"
     answer = http.put(url, json={"email_address": email, "status": "transactional"})
+    with pytest.raises(OpenAPIError):
+        openapi.validate_request(RequestsOpenAPIRequest(answer.request))
+
+
+def test_source_reads_and_their_answers_match_the_spec(openapi, sandbox):
+    """Members, campaigns, email activity and unsubscribes as the source client reads them."""
+    client = MailchimpClient(
+        f"{sandbox.url}/3.0", "sandbox-key", quiet_session("Mailchimp", "MAILCHIMP_API_KEY")
+    )
+    recorder = Recorder(client.session.http)
+    list_id = client.find_audience()["id"]
+    now = sandbox.ctx.view.now.replace(tzinfo=UTC)
+    start = now - timedelta(days=10)
+    assert list(client.fetch_members_changed_between(list_id, start, now))
+    activity = list(client.fetch_email_activity_between(list_id, start, now, lookback_days=10))
+    assert {r["action"] for r in activity} >= {"sent", "open", "click"}
+    reads = [r for r in recorder.exchanges if "/campaigns" in r.url or "/reports/" in r.url]
+    paths = {r.request.path_url.split("?")[0].rsplit("/", 1)[-1] for r in reads}
+    assert paths == {"campaigns", "email-activity", "unsubscribed"}
+    assert any("since=" in r.request.path_url for r in reads)
+    for response in [r for r in recorder.exchanges if "/3.0/" in r.url]:
+        assert response.status_code == 200
+        conforms(openapi, response)
+
+
+def test_the_validator_catches_a_campaign_read_with_a_bad_status(openapi, sandbox):
+    """Proof the check above can fail: `status` of GET /campaigns is an enum."""
+    http = requests.Session()
+    http.auth = ("anystring", "sandbox-key")
+    answer = http.get(f"{sandbox.url}/3.0/campaigns", params={"status": "delivered"})
+    assert answer.status_code == 400
     with pytest.raises(OpenAPIError):
         openapi.validate_request(RequestsOpenAPIRequest(answer.request))

@@ -7,8 +7,8 @@ from datetime import datetime
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sandbox.shop.simulator import CUSTOMER_ID_BASE, DUPLICATE_ID_BASE
 from sandbox.shop.store import StoreView
+from sandbox.shop.store_tables import CUSTOMER_ID_BASE, DUPLICATE_ID_BASE
 from sandbox.shop.truth import truth_frame, write_truth
 from tests.conftest import SMALL_STORE
 

@@ -20,11 +20,19 @@ events as (
 
 ),
 
+mailchimp_activity as (
+
+    select * from {{ ref('stg_mailchimp__email_activity') }}
+
+),
+
 latest as (
 
     select max(ordered_at) as seen_at from orders
     union all
     select max(occurred_at) as seen_at from events
+    union all
+    select max(occurred_at) as seen_at from mailchimp_activity
 
 ),
 

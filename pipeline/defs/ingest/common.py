@@ -22,6 +22,9 @@ class IngestConfig(dg.Config):
     """The asset check fails when more than this share of fetched records is quarantined."""
     bulk_after_days: int = 7
     """Windows longer than this many days use Shopify bulk operations instead of paging."""
+    mailchimp_activity_lookback_days: int = 90
+    """Mailchimp activity of a day is read from the campaigns sent this many days before it:
+    opens and clicks of older campaigns are not looked for again."""
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

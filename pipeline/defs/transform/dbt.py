@@ -11,16 +11,25 @@ partition window passed as vars), what reads the features (labels: what training
 what reads the ML scores (segments and their KPIs, after scoring).
 """
 
+import importlib.metadata
 import json
 import os
 import shutil
 import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtCliRuntimeError,
+    DagsterDbtTranslator,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+from packaging import version
 
 from pipeline.defs.partitions import daily_partitions
 from pipeline.defs.resources import (
@@ -29,6 +38,7 @@ from pipeline.defs.resources import (
     ShopifyResource,
     WarehouseResource,
 )
+from pipeline.lib.ingest.relation_stats import relation_stats
 from pipeline.lib.platforms import require_order_source
 from pipeline.lib.settings import PROJECT_ROOT
 
@@ -84,27 +94,45 @@ def _build(
     with warehouse.connect():
         pass
     args = ["build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
-    # Row counts and column types for the UI, read after dbt exits (DuckDB has one writer);
-    # column lineage is left out: parsing every model's SQL costs more than it shows.
-    events = dbt.cli(args, context=context).stream()
+    invocation = dbt.cli(args, context=context)
+    # dbt holds the warehouse's write lock until it exits, so its events are collected first and
+    # the UI's row counts and column types read after, in one query each. (dagster-dbt's own
+    # fetchers poll their futures without sleeping while dbt runs, taking a core from it.)
+    events, failure = [], None
     try:
-        yield from events.fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
-    finally:
-        _release_warehouse()
+        events.extend(invocation.stream())
+    except DagsterDbtCliRuntimeError as error:  # still report the models built before it
+        failure = error
+    yield from _with_relation_stats(events, invocation.manifest["nodes"], warehouse)
+    if failure is not None:
+        raise failure
 
 
-def _release_warehouse() -> None:
-    """Close the warehouse the fetchers opened through dbt-duckdb in this process.
-
-    dbt-duckdb keeps one database handle per process at class level, and the file lock with it:
-    left open, the next writer (the next dbt step, a Python asset) could not open the file.
-    """
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    with DuckDBConnectionManager._LOCK:
-        if DuckDBConnectionManager._ENV is not None:
-            DuckDBConnectionManager._ENV.close()
-            DuckDBConnectionManager._ENV = None
+def _with_relation_stats(events: list, nodes: dict, warehouse: WarehouseResource) -> Iterator:
+    """Each model's output with its column types and (tables only) row count attached."""
+    built = {
+        event.metadata["unique_id"].text: event
+        for event in events
+        if isinstance(event, dg.Output) and "unique_id" in event.metadata
+    }
+    relations = {
+        unique_id: (nodes[unique_id]["schema"], nodes[unique_id]["alias"])
+        for unique_id in built
+        if unique_id in nodes
+    }
+    with warehouse.connect(read_only=True) as con:
+        stats = relation_stats(con, list(relations.values()))
+    for event in events:
+        unique_id = event.metadata["unique_id"].text if isinstance(event, dg.Output) else None
+        found = stats.get(relations.get(unique_id))
+        if found is None:
+            yield event
+            continue
+        schema = dg.TableSchema(columns=[dg.TableColumn(n, t) for n, t in found.columns])
+        table = {"dagster/column_schema": schema}
+        if found.row_count is not None:
+            table["dagster/row_count"] = dg.MetadataValue.int(found.row_count)
+        yield event.with_metadata({**event.metadata, **table})
 
 
 _COMMON = dict(
@@ -197,5 +225,17 @@ def dbt_executable() -> str:
     return str(beside_python) if beside_python.exists() else shutil.which("dbt") or "dbt"
 
 
+class ProjectDbtCliResource(DbtCliResource):
+    """dbt as the project runs it. When the executable is the one beside this Python, its version
+    is read from the installed package: asking `dbt --version` would start dbt once more in
+    every step (seconds each)."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        if Path(self.dbt_executable).parent == Path(sys.executable).parent:
+            return version.parse(importlib.metadata.version("dbt-core"))
+        return super()._cli_version
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+    return ProjectDbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())

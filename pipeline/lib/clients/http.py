@@ -4,7 +4,8 @@ Every platform client sends its requests through an `ApiSession`. Transient fail
 dropped connections, timeouts) are retried with exponential backoff and full jitter, never sooner
 than the server's `Retry-After`; a rejected credential fails at once with a message naming the
 setting to fix; any other client error fails at once with the status and a short summary. No
-message or log line carries a credential or an email address.
+message or log line carries a credential or an email address. The errors it raises and the
+reading of failure answers live in `errors.py`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,19 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO, TypeVar
 
 import requests
+
+from pipeline.lib.clients.errors import (
+    ApiError,
+    RejectedCredentialsError,
+    RequestRejectedError,
+    UncertainWriteError,
+    describe_connection_failure,
+    error_summary,
+    retry_after_seconds,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,22 +41,6 @@ _TRANSIENT_ERRORS = (
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
 )
-
-
-class ApiError(RuntimeError):
-    """A platform request that failed for good; the message is plain language and key-free."""
-
-
-class RejectedCredentialsError(ApiError):
-    """The platform refused the credential (HTTP 401/403): retrying cannot help."""
-
-
-class RequestRejectedError(ApiError):
-    """The platform refused this one request (another HTTP 4xx): `status` is the HTTP status."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass
@@ -63,11 +56,6 @@ class RequestStats:
     retries: int = 0
     pages: int = 0
     throttled_seconds: float = 0.0
-
-
-class UncertainWriteError(ApiError):
-    """A write sent once whose answer was lost (dropped connection, 5xx, 429): it may or may not
-    have taken effect, so the caller must look before sending it again."""
 
 
 class _CredentialSafeSession(requests.Session):
@@ -191,7 +179,7 @@ class ApiSession:
                     for chunk in response.iter_content(_DOWNLOAD_CHUNK):
                         destination.write(chunk)
                 except _TRANSIENT_ERRORS as exc:
-                    raise _Transient(_describe(exc)) from None
+                    raise _Transient(describe_connection_failure(exc)) from None
             return destination.tell()
 
         return self._with_retries(attempt)
@@ -222,7 +210,7 @@ class ApiSession:
         try:
             response = self.http.request(method, url, timeout=self.timeout, **kwargs)
         except _TRANSIENT_ERRORS as exc:
-            raise _Transient(_describe(exc)) from None
+            raise _Transient(describe_connection_failure(exc)) from None
         except requests.RequestException as exc:
             unsendable = type(exc).__name__
         if unsendable:
@@ -231,7 +219,7 @@ class ApiSession:
             raise ApiError(f"{self.platform}: the request could not be sent ({unsendable})")
         status = response.status_code
         if status == 429 or status >= 500:
-            retry_after = _retry_after(response.headers.get("Retry-After"))
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             response.close()
             raise _Transient(f"HTTP {status}", retry_after)
         if status in (401, 403) and signed:
@@ -247,7 +235,7 @@ class ApiSession:
                 message += " and the permissions (scopes) it was given"
             raise RejectedCredentialsError(message)
         if status >= 400:
-            summary = self.scrub(_error_summary(response))
+            summary = self.scrub(error_summary(response))
             response.close()
             raise RequestRejectedError(
                 f"{self.platform} refused a request with HTTP {status}: {summary}", status
@@ -280,52 +268,3 @@ class ApiSession:
             f"{self.platform} did not answer after {self.max_attempts} attempts "
             f"(last failure: {last.reason})"
         )
-
-
-def _describe(exc: Exception) -> str:
-    # The class name says what happened; the exception text would repeat the URL.
-    return f"a dropped or timed-out connection ({type(exc).__name__})"
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
-
-
-def _error_summary(response: requests.Response) -> str:
-    """The platform's own words for a client error: JSON:API `detail`s, GraphQL `errors`,
-    problem JSON's `title`/`detail` with its field `errors`."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text or response.reason or "no details"
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if isinstance(body, dict) and "title" in body and "detail" in body:
-        fields = [
-            f"{e.get('field')}: {e.get('message')}"
-            for e in errors or []
-            if isinstance(e, dict) and e.get("field")
-        ]
-        return "; ".join([f"{body['title']}: {body['detail']}", *fields])
-    if isinstance(errors, list):
-        parts = [
-            str(e.get("detail") or e.get("message") or e.get("title") or e)
-            if isinstance(e, dict)
-            else str(e)
-            for e in errors
-        ]
-        return "; ".join(parts)
-    return str(errors if errors is not None else body)

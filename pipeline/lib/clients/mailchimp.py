@@ -1,6 +1,7 @@
 """Mailchimp's Marketing API 3.0: one audience's merge fields, member upserts, tags, members,
 and the permanent deletion of a member (erasure). Tags in bulk, through the static segment
-behind each tag, are `mailchimp_segments`'s calls, mixed in here.
+behind each tag, are `mailchimp_segments`'s calls, and the reads of members, campaigns and email
+activity by time window (Mailchimp as a source) are `mailchimp_reports`'s, both mixed in here.
 
 Members are upserted with `PUT /lists/{id}/members/{subscriber_hash}` carrying `status_if_new`
 and never `status`: that is the only upsert that cannot change an existing member's consent
@@ -23,6 +24,7 @@ from typing import Any
 
 from pipeline.lib.clients.http import ApiError, ApiSession, RequestRejectedError
 from pipeline.lib.clients.mailchimp_batches import MAX_OPERATIONS, BatchCalls
+from pipeline.lib.clients.mailchimp_reports import ReportCalls
 from pipeline.lib.clients.mailchimp_segments import SegmentCalls
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,7 @@ class MemberOutcome:
     status: str | None = None  # the member's status as Mailchimp holds it after the call
 
 
-class MailchimpClient(SegmentCalls, BatchCalls):
+class MailchimpClient(SegmentCalls, BatchCalls, ReportCalls):
     """A Mailchimp account; `api_url` (e.g. the sandbox's http://127.0.0.1:8787/3.0) overrides
     the base URL derived from the key's data centre."""
 

@@ -6,7 +6,7 @@ and dbt staging need directly. Records become canonical JSON text in Arrow batch
 (`record_batches`); extraction and validation are DuckDB SQL over that text (`staging_sql`), so a
 batch is checked in one vectorised pass, not in a Python loop.
 
-About 300 lines on purpose: the table specs and the SQL that validates against them change
+About 350 lines on purpose: the table specs and the SQL that validates against them change
 together, and a reader checks a column's spec against its validation rule in one file.
 """
 
@@ -123,6 +123,13 @@ def _klaviyo(
     return RecordSpec("raw_klaviyo", table, key, list(columns), mode, identifiers)
 
 
+def _mailchimp(
+    table: str, *columns: Column, mode: str = "merge", identifiers: tuple[Identifier, ...] = ()
+) -> RecordSpec:
+    key = Column("id", "id", "varchar", required=True)
+    return RecordSpec("raw_mailchimp", table, key, list(columns), mode, identifiers)
+
+
 # Where each source names a person. Shopify orders and checkouts name their customer and carry
 # the buyer's email (a guest order only the email); an order is also erased by its own id (a
 # `customers/redact` request lists the orders to redact).
@@ -175,6 +182,24 @@ RAW_TABLES: dict[tuple[str, str], RecordSpec] = {
     ),
     ("klaviyo", "lists"): _klaviyo("lists", *_CATALOGUE),
     ("klaviyo", "metrics"): _klaviyo("metrics", *_CATALOGUE),
+    ("mailchimp", "members"): _mailchimp(
+        "members",
+        _ts("updated_at", "last_changed", True),
+        _ts("created_at", "timestamp_signup"),
+        Column("email", "email_address", "varchar"),
+        Column("status", "status", "varchar", required=True),
+        identifiers=(Identifier("email", "email_address"),),
+    ),
+    ("mailchimp", "campaigns"): _mailchimp("campaigns", _ts("sent_at", "send_time", True)),
+    ("mailchimp", "email_activity"): _mailchimp(
+        "email_activity",
+        _ts("occurred_at", "timestamp", True),
+        Column("campaign_id", "campaign_id", "varchar", required=True),
+        Column("member_id", "email_id", "varchar", required=True),
+        Column("action", "action", "varchar", required=True),
+        mode="insert_once",
+        identifiers=(Identifier("email", "email_address"),),
+    ),
     ("files", "orders"): RecordSpec(
         "raw_files",
         "orders",

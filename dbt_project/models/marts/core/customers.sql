@@ -29,6 +29,12 @@ klaviyo_profiles as (
 
 ),
 
+mailchimp_members as (
+
+    select * from {{ ref('stg_mailchimp__members') }}
+
+),
+
 as_of as (
 
     select as_of_date from {{ ref('int_as_of_date') }}
@@ -57,7 +63,8 @@ email_events as (
 ),
 
 -- Each identity with its platform's contact and consent fields, ranked for "prefer":
--- Klaviyo (the marketing system) first, then Shopify, then CSV imports; newest first.
+-- the marketing systems (Klaviyo, then Mailchimp) first, then Shopify, then CSV imports;
+-- newest first. Each platform's consent is its own (a Mailchimp status read as consent).
 identity_contacts as (
 
     select
@@ -69,12 +76,22 @@ identity_contacts as (
         identities.has_invalid_email,
         identities.phone,
         identities.created_at,
-        klaviyo_profiles.suppression_reason,
-        klaviyo_profiles.suppressed_at,
-        coalesce(klaviyo_profiles.first_name, shopify_customers.first_name) as first_name,
-        coalesce(klaviyo_profiles.last_name, shopify_customers.last_name) as last_name,
+        coalesce(
+            klaviyo_profiles.suppression_reason, mailchimp_members.suppression_reason
+        ) as suppression_reason,
+        coalesce(
+            klaviyo_profiles.suppressed_at,
+            case when mailchimp_members.is_suppressed then mailchimp_members.updated_at end
+        ) as suppressed_at,
+        coalesce(
+            klaviyo_profiles.first_name, mailchimp_members.first_name, shopify_customers.first_name
+        ) as first_name,
+        coalesce(
+            klaviyo_profiles.last_name, mailchimp_members.last_name, shopify_customers.last_name
+        ) as last_name,
         coalesce(
             klaviyo_profiles.email_consent,
+            mailchimp_members.email_consent,
             case shopify_customers.email_marketing_state
                 when 'subscribed' then 'subscribed'
                 when 'unsubscribed' then 'unsubscribed'
@@ -83,12 +100,19 @@ identity_contacts as (
             end
         ) as email_consent,
         coalesce(
-            klaviyo_profiles.email_consent_at, shopify_customers.email_marketing_updated_at
+            klaviyo_profiles.email_consent_at,
+            mailchimp_members.email_consent_at,
+            shopify_customers.email_marketing_updated_at
         ) as email_consent_at,
-        coalesce(klaviyo_profiles.is_suppressed, false) as is_suppressed,
-        coalesce(klaviyo_profiles.updated_at, shopify_customers.updated_at) as updated_at,
-        case identities.source_system when 'klaviyo' then 1 when 'shopify' then 2 else 3 end
-            as source_rank
+        coalesce(
+            klaviyo_profiles.is_suppressed, mailchimp_members.is_suppressed, false
+        ) as is_suppressed,
+        coalesce(
+            klaviyo_profiles.updated_at, mailchimp_members.updated_at, shopify_customers.updated_at
+        ) as updated_at,
+        case identities.source_system
+            when 'klaviyo' then 1 when 'mailchimp' then 2 when 'shopify' then 3 else 4
+        end as source_rank
     from identities
     left join shopify_customers
         on
@@ -98,6 +122,10 @@ identity_contacts as (
         on
             identities.source_system = 'klaviyo'
             and identities.source_id = klaviyo_profiles.profile_id
+    left join mailchimp_members
+        on
+            identities.source_system = 'mailchimp'
+            and identities.source_id = mailchimp_members.member_id
 
 ),
 

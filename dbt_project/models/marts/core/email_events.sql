@@ -1,35 +1,76 @@
+{#-
+    Email events in one vocabulary, from the shop's marketing platform: Klaviyo's events of
+    known profiles, or Mailchimp's campaign activity of known members. When both platforms hold
+    email activity, Klaviyo's is used: a shop connected to both commonly mirrors one audience
+    into the other, and counting one send twice would double every email feature (as Klaviyo's
+    "Placed Order" events are not orders once Shopify's are there).
+-#}
 with
 
-events as (
+klaviyo_events as (
 
     select * from {{ ref('stg_klaviyo__events') }}
     where event_type in ('received', 'opened', 'clicked', 'bounced', 'unsubscribed', 'spam')
 
 ),
 
+mailchimp_events as (
+
+    select * from {{ ref('stg_mailchimp__email_activity') }}
+    where
+        event_type in ('received', 'opened', 'clicked', 'bounced', 'unsubscribed', 'spam')
+        and not exists (select 1 from klaviyo_events)
+
+),
+
 identities as (
 
     select * from {{ ref('int_customer_identities') }}
-    where source_system = 'klaviyo'
+    where source_system in ('klaviyo', 'mailchimp')
 
 ),
 
 final as (
 
     select
-        events.event_id as email_event_id,
+        klaviyo_events.event_id as email_event_id,
         identities.customer_id,
         identities.linked_at as attributed_at,
-        events.profile_id,
-        events.event_type,
-        events.occurred_at,
-        events.campaign_name,
-        events.message_id,
-        events.subject,
-        events.bounce_type
-    from events
+        'klaviyo' as email_platform,
+        klaviyo_events.profile_id,
+        klaviyo_events.event_type,
+        klaviyo_events.occurred_at,
+        klaviyo_events.campaign_name,
+        klaviyo_events.message_id,
+        klaviyo_events.subject,
+        klaviyo_events.bounce_type
+    from klaviyo_events
     -- inner: events of profiles no longer in Klaviyo (erased) are dropped with them
-    inner join identities on events.profile_id = identities.source_id
+    inner join identities
+        on
+            identities.source_system = 'klaviyo'
+            and klaviyo_events.profile_id = identities.source_id
+
+    union all
+
+    select
+        'mailchimp:' || mailchimp_events.event_id as email_event_id,
+        identities.customer_id,
+        identities.linked_at as attributed_at,
+        'mailchimp' as email_platform,
+        mailchimp_events.member_id as profile_id,
+        mailchimp_events.event_type,
+        mailchimp_events.occurred_at,
+        mailchimp_events.campaign_name,
+        mailchimp_events.campaign_id as message_id,
+        mailchimp_events.subject,
+        mailchimp_events.bounce_type
+    from mailchimp_events
+    -- inner: activity of members deleted from the audience (erased) is dropped with them
+    inner join identities
+        on
+            identities.source_system = 'mailchimp'
+            and mailchimp_events.member_id = identities.source_id
 
 )
 

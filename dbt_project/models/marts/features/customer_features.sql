@@ -5,6 +5,11 @@
     `feature_daily_days` days before the data's as-of date, older dates only on the weekly
     snapshot day (plus any of var `feature_extra_as_of_dates`, e.g. a backtest's day), so the
     table equals a fresh build whatever the order of runs.
+
+    One model past 300 lines on purpose: every feature family joins the same as-of spine, which
+    depends on the run's window vars. As separate models the spine and families would have to
+    be ephemeral (a view would keep another run's window), and the unit tests would then mock
+    each family's spine instead of checking the point-in-time rule end to end.
 -#}
 {{ config(
     materialized='incremental',

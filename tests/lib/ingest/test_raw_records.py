@@ -78,6 +78,20 @@ EXAMPLES = {
         "id": "RcVxyz",
         "attributes": {"name": "Placed Order", "updated": "2024-01-01T00:00:00+00:00"},
     },
+    ("mailchimp", "members"): {
+        "id": "0f5e8e4b0c3a1f2d9e8b7a6c5d4e3f21",
+        "email_address": "ana@example.com",
+        "status": "subscribed",
+        "last_changed": "2024-03-01T10:00:00+00:00",
+    },
+    ("mailchimp", "campaigns"): {"id": "42694e9e57", "send_time": "2024-03-01T15:00:00+00:00"},
+    ("mailchimp", "email_activity"): {
+        "id": "9b1c0f8e2d3a4b5c6d7e8f9a0b1c2d3e",
+        "campaign_id": "42694e9e57",
+        "email_id": "0f5e8e4b0c3a1f2d9e8b7a6c5d4e3f21",
+        "action": "open",
+        "timestamp": "2024-03-01T16:00:00+00:00",
+    },
     ("files", "orders"): {
         "order_id": "1001",
         "customer_id": "c1",
@@ -110,7 +124,7 @@ def test_every_source_entity_has_a_raw_table():
         assert (spec.schema, spec.table) == (f"raw_{source}", table)
         assert spec.key.name == ("order_id" if source == "files" else "id")
         assert spec.key.required
-        assert spec.mode == ("insert_once" if table == "events" else "merge")
+        assert spec.mode == ("insert_once" if table in ("events", "email_activity") else "merge")
 
 
 @pytest.mark.parametrize("key", list(EXAMPLES), ids="/".join)
