@@ -10,7 +10,6 @@ import shutil
 import duckdb
 import pytest
 
-from tests.dbt.conftest import raw_warehouse as raw_warehouse
 from tests.dbt.dbt_helpers import dbt_build, unexpected_statuses
 from tests.faults.dbt_crash import build_killed, differences
 

@@ -10,8 +10,8 @@ import pytest
 from pipeline.lib.erasure.request import ErasureRequest
 from pipeline.lib.erasure.run import erase
 from tests.faults.crash_harness import Crash, CrashingConnection
-from tests.lib.test_erasure import ANN, SALT, FakeKlaviyo, everything, mentions
-from tests.lib.test_erasure import con as con
+from tests.lib.erasure.conftest import con as con
+from tests.lib.erasure.erasure_fixtures import ANN, SALT, FakeKlaviyo, everything, mentions
 
 REQUEST = ErasureRequest(emails=(ANN,))
 

@@ -26,8 +26,8 @@ from pipeline.lib.ingest.raw_records import RAW_TABLES
 from pipeline.lib.ingest.warehouse import load_records
 from pipeline.lib.platforms import PLATFORMS
 from sandbox.process import SANDBOX_ERASURE_SALT, use_sandbox_for
-from tests.lib.test_erasure import ANN, FakeKlaviyo
-from tests.lib.test_erasure import con as con
+from tests.lib.erasure.conftest import con as con
+from tests.lib.erasure.erasure_fixtures import ANN, FakeKlaviyo
 
 REQUEST = ErasureRequest(emails=(ANN,))
 

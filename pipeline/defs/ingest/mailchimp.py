@@ -20,6 +20,7 @@ from pipeline.defs.ingest.common import (
 from pipeline.defs.resources import MailchimpResource, WarehouseResource
 from pipeline.lib.clients.mailchimp import MailchimpClient
 from pipeline.lib.ingest.raw_records import RAW_TABLES
+from pipeline.lib.ingest.spool import spooled
 from pipeline.lib.ingest.warehouse import load_records
 
 DESCRIPTIONS = {
@@ -68,8 +69,9 @@ def _mailchimp_asset(table: str) -> dg.AssetsDefinition:
         start, end = fetch_window(context)
         context.log.info(f"Fetching Mailchimp {table} in [{start:%Y-%m-%d}, {end:%Y-%m-%d})")
         records = FETCH[table](client, list_id, start, end, config)
-        with warehouse.connect() as con:
-            loaded = load_records(con, RAW_TABLES[tuple(key)], records, context.run.run_id)
+        # Page through the API first; the warehouse is opened (and locked) only to load.
+        with spooled(records) as fetched, warehouse.connect() as con:
+            loaded = load_records(con, RAW_TABLES[tuple(key)], fetched, context.run.run_id)
         return ingest_result(key, loaded, client.session.stats, config.max_quarantined_share)
 
     return _asset
