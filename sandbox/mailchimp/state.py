@@ -64,10 +64,12 @@ class MailchimpState(TagState):
         """Store a field with the next free merge id (at least `first_id`); None if its tag is
         taken. A tag of None becomes `MMERGE<id>`, as Mailchimp names untagged fields."""
         with self._lock:
-            rows = self._con.execute(
+            # fetchall, not fetchone: an unfinished result would fail the connection's next
+            # query (seen when a retried create finds its tag taken and returns early).
+            [rows] = self._con.execute(
                 "select max(merge_id), list(tag) from mc_merge_fields where list_id = ?",
                 [list_id],
-            ).fetchone()
+            ).fetchall()
             merge_id = max(first_id, (rows[0] or 0) + 1)
             tag = definition["tag"] or f"MMERGE{merge_id}"
             if tag in taken or tag in (rows[1] or []):

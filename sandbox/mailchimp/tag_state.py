@@ -132,15 +132,16 @@ class TagState:
 
     def _tag_id(self, list_id: str, name: str, now: datetime | None) -> int | None:
         """The tag's id; a missing tag is created when `now` is given, else None."""
-        row = self._con.execute(
+        # fetchall, not fetchone: an unfinished result would fail the connection's next query.
+        found = self._con.execute(
             "select tag_id from mc_tags where list_id = ? and lower(name) = lower(?)",
             [list_id, name],
-        ).fetchone()
-        if row or now is None:
-            return row[0] if row else None
-        (tag_id,) = self._con.execute(
+        ).fetchall()
+        if found or now is None:
+            return found[0][0] if found else None
+        [(tag_id,)] = self._con.execute(
             "select coalesce(max(tag_id), 0) + 1 from mc_tags where list_id = ?", [list_id]
-        ).fetchone()
+        ).fetchall()
         self._con.execute(
             "insert into mc_tags (list_id, tag_id, name, created_at, updated_at)"
             " values (?, ?, ?, ?, ?)",
