@@ -32,8 +32,8 @@ DBT_KILLS = [
     ("core_models", "intermediate.int_customer_identities", 0.2),
     ("core_models", "marts.customers", 0.5),
     ("core_models", "marts.order_items", 0.5),
-    ("customer_features", "marts.customer_features", 1.0),
-    ("customer_features", "marts.customer_features", 8.0),
+    ("customer_features", "marts.customer_features", 0.3),
+    ("customer_features", "marts.customer_features", 1.5),
 ]
 
 

@@ -42,7 +42,7 @@ def test_dbt_killed_mid_model_then_rerun_equals_an_uninterrupted_build(
     assert build_killed(warehouse, tmp_path / "killed-core", CORE, "marts.customers", 0.5)
     build(warehouse, tmp_path / "dbt", CORE)
     assert build_killed(
-        warehouse, tmp_path / "killed-features", FEATURES, "marts.customer_features", 3
+        warehouse, tmp_path / "killed-features", FEATURES, "marts.customer_features", 0.3
     )
     with duckdb.connect(str(warehouse)) as con:  # the killed file opens again
         con.execute("checkpoint")
