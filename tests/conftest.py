@@ -74,6 +74,20 @@ def every_platform_shop(tmp_path_factory):
         yield url, warehouse, first, second
 
 
+@pytest.fixture(scope="session")
+def demo_shop(tmp_path_factory):
+    """A first `make demo` of a small shop: (root, pristine, port, summary). Later demos change
+    `root`; `pristine` is a copy of it as the first demo left it."""
+    from tests.demo_helpers import free_port, run_demo
+
+    root = tmp_path_factory.mktemp("demo")
+    port = free_port()
+    summary = run_demo(root, port)
+    pristine = tmp_path_factory.mktemp("demo_pristine")
+    shutil.copytree(root, pristine, dirs_exist_ok=True)
+    return root, pristine, port, summary
+
+
 @pytest.fixture
 def alert_inbox(monkeypatch):
     """A webhook and an SMTP server on 127.0.0.1, with the notifier's environment pointing at
