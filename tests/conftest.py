@@ -14,6 +14,15 @@ from sandbox.shop.store import StoreView
 SMALL_STORE = StoreSpec(seed=7, customers=800, start=date(2024, 1, 1), days=240)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Under `pytest -n N --dist loadgroup`, each module runs whole on one worker (its module
+    fixtures are built once), unless it names a group to share a session fixture with others."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 @pytest.fixture(scope="session")
 def small_store_path(tmp_path_factory):
     return ensure_store(SMALL_STORE, tmp_path_factory.mktemp("stores"))
