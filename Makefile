@@ -59,8 +59,11 @@ chromium:
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# Two workers; tests sharing a heavy session fixture (one demo shop, one shop on every platform)
+# are grouped onto one worker, so each is built once.
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 test: lint chromium
-	$(RUN) pytest
+	$(RUN) pytest $(PYTEST_ARGS)
 
 dev: setup
 	$(RUN) python -m pipeline.cli.dev --port $(SANDBOX_PORT) --platforms $(PLATFORMS) $(SANDBOX_ARGS)

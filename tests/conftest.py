@@ -22,6 +22,15 @@ def erasure_salt_of_the_tests(monkeypatch):
     monkeypatch.setenv(SALT_ENV, "tests-own-erasure-salt")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Under `pytest -n N --dist loadgroup`, each module runs whole on one worker (its module
+    fixtures are built once), unless it names a group to share a session fixture with others."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 @pytest.fixture(scope="session")
 def small_store_path(tmp_path_factory):
     return ensure_store(SMALL_STORE, tmp_path_factory.mktemp("stores"))
@@ -80,6 +89,20 @@ def every_platform_shop(tmp_path_factory):
         first = run_first_refresh(url, warehouse, platforms)
         second = run_first_refresh(url, warehouse, platforms)
         yield url, warehouse, first, second
+
+
+@pytest.fixture(scope="session")
+def demo_shop(tmp_path_factory):
+    """A first `make demo` of a small shop: (root, pristine, port, summary). Later demos change
+    `root`; `pristine` is a copy of it as the first demo left it."""
+    from tests.demo_helpers import free_port, run_demo
+
+    root = tmp_path_factory.mktemp("demo")
+    port = free_port()
+    summary = run_demo(root, port)
+    pristine = tmp_path_factory.mktemp("demo_pristine")
+    shutil.copytree(root, pristine, dirs_exist_ok=True)
+    return root, pristine, port, summary
 
 
 @pytest.fixture

@@ -1,16 +1,15 @@
 """The Dagster UI as a person reads it, in a real browser (Debian's Chromium driven by
 Playwright): the asset graph, the segment sizes, the model run's metric tables and a run.
 
-The instance is the one `make demo` writes (a small shop), served by `dagster-webserver` on a
-free port of 127.0.0.1 with `dagster-daemon` beside it (freshness, sensors), as `make dev` does.
+The instance is the one `make demo` writes (the session's small demo shop, as its first demo left
+it), served by `dagster-webserver` on a free port of 127.0.0.1 with `dagster-daemon` beside it
+(freshness, sensors), as `make dev` does.
 Screenshots go to `artefacts/screenshots/` (gitignored).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,8 +20,13 @@ import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from pipeline.lib.settings import PROJECT_ROOT
+from tests.demo_helpers import demo_environment, free_port
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.timeout(1800),
+    pytest.mark.xdist_group("demo_shop"),
+]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -31,41 +35,16 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 SCREENSHOTS = PROJECT_ROOT / "artefacts" / "screenshots"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _environment(root: Path) -> dict[str, str]:
-    platforms = ("SHOPIFY_", "KLAVIYO_", "MAILCHIMP_", "FORESIGHT_ALERT_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(platforms)}
-    env |= {
-        "DAGSTER_HOME": str(PROJECT_ROOT),  # the project's dagster.yaml ...
-        "FORESIGHT_DAGSTER_STORAGE": str(root / "instance"),  # ... storing under the test's
-        "WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
-        "FORESIGHT_ARTEFACTS_DIR": str(root / "artefacts"),
-        "FORESIGHT_HISTORY_START": "2024-01-01",
-        "DO_NOT_TRACK": "1",
-    }
-    (root / "instance").mkdir(parents=True, exist_ok=True)
-    return env
-
-
 @pytest.fixture(scope="module")
-def webserver(tmp_path_factory):
+def webserver(demo_shop):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    root = tmp_path_factory.mktemp("ui")
-    env = _environment(root)
-    demo = [sys.executable, "-m", "pipeline.cli.demo", "--port", str(_free_port()),
-            "--customers", "300", "--days", "180", "--data-dir", str(root / "sandbox")]  # fmt: skip
-    done = subprocess.run(demo, env=env, capture_output=True, text=True, timeout=1500)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    _, root, _, _ = demo_shop  # the instance as the first demo left it
+    env = demo_environment(root)
     retrain = [sys.executable, "-m", "tests.ui.retrain_small_shop"]
     done = subprocess.run(retrain, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    port = _free_port()
+    port = free_port()
     webserver_bin = Path(sys.executable).parent / "dagster-webserver"
     command = [str(webserver_bin), "-h", "127.0.0.1", "-p", str(port),
                "-w", str(PROJECT_ROOT / "workspace.yaml")]  # fmt: skip
