@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 CREDENTIAL_ENV = "MAILCHIMP_API_KEY"
 MEMBER_PAGE = 1000  # `count` is at most 1000
+PAGE_READS = 3  # reads of a page that comes back malformed before the read stops
 MEMBER_KEYS = ("id", "status", "email_address")  # member keys callers index by, when asked for
 NEW_MEMBER_STATUSES = ("transactional", "unsubscribed", "cleaned")
 
@@ -253,17 +254,30 @@ class MailchimpClient(SegmentCalls, BatchCalls, ReportCalls):
         offset = 0
         while True:
             page = {**params, "count": str(MEMBER_PAGE), "offset": str(offset)}
-            body = self._get(path, params=page)
-            self.session.stats.pages += 1
-            items = body.get(key)
-            if not isinstance(items, list):
-                raise ApiError(f"Mailchimp answered {path} without a list of {key}")
-            for item in items:
-                _check_record(path, key, item, required)
+            body = self._page(path, key, page, required)
+            items = body[key]
             yield from items
             offset += len(items)
             if not items or offset >= int(body.get("total_items", 0)):
                 return
+
+    def _page(
+        self, path: str, key: str, params: dict[str, str], required: Sequence[str]
+    ) -> dict[str, Any]:
+        """One page whose records all hold the `required` keys. A malformed answer is read
+        again (`PAGE_READS` times in all): a reply corrupted on its way is not worth failing
+        a whole sync step for, while one that stays malformed stops the read."""
+        problem = ApiError(f"Mailchimp answered {path} malformed")
+        for _ in range(PAGE_READS):
+            body = self._get(path, params=params)
+            self.session.stats.pages += 1
+            try:
+                _check_page(path, key, body, required)
+            except ApiError as error:
+                problem = error
+                continue
+            return body
+        raise problem
 
     def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         return self._call("GET", path, params=params)
@@ -278,6 +292,13 @@ class MailchimpClient(SegmentCalls, BatchCalls, ReportCalls):
         if not isinstance(body, dict):
             raise ApiError(f"Mailchimp answered {method} {path} with something not an object")
         return body
+
+
+def _check_page(path: str, key: str, body: dict[str, Any], required: Sequence[str]) -> None:
+    if not isinstance(body.get(key), list):
+        raise ApiError(f"Mailchimp answered {path} without a list of {key}")
+    for item in body[key]:
+        _check_record(path, key, item, required)
 
 
 def _check_record(path: str, key: str, item: Any, required: Sequence[str]) -> None:

@@ -289,3 +289,16 @@ def test_segment_lookups_read_once_and_survive_a_lost_create():
     ]
     assert json.loads(adapter.requests[1].body) == {"name": "Lapsed", "static_segment": []}
     assert api.write_calls == 2  # the create (whatever its retries) and the batch
+
+
+def test_a_malformed_page_is_read_again_and_one_that_stays_malformed_stops_the_read():
+    api = client("https://us5.api.mailchimp.com", key="abc-us5")
+    good = {"members": [{"id": "h1", "status": "subscribed"}], "total_items": 1}
+    no_id = {"members": [{"status": "subscribed"}], "total_items": 1}
+    adapter = scripted(api.session, [Reply(200, no_id), Reply(200, good)])
+    assert list(api.iter_members("L1", fields=["id", "status"])) == good["members"]
+    assert len(adapter.requests) == 2
+    adapter = scripted(api.session, [Reply(200, no_id)] * 3)
+    with pytest.raises(ApiError, match="malformed members record"):
+        list(api.iter_members("L1", fields=["id", "status"]))
+    assert len(adapter.requests) == 3
