@@ -6,6 +6,9 @@ what holds it down (a 1% purchase score reads "last order 400 days ago", not the
 that nudged it up a little). Each reason is phrased from the customer's own value of the
 feature, e.g. "no order in 2.3× their usual gap"; phrasing is vectorised (one phrase per
 distinct shown value), so a million customers are explained in seconds.
+A count of days since something is phrased as the date it happened ("last order on
+2026-02-27", given the as-of date): that text stays true, and stays the same, day after day,
+where "282 days ago" would change every profile that carries it every day.
 """
 
 from __future__ import annotations
@@ -64,6 +67,14 @@ PHRASES: dict[str, tuple[str, Callable[[float], str]]] = {
     "quiet_share_of_tenure": ("quiet for {} of their time as a customer", _pct),
     "recent_pace_vs_year": ("ordering at {}× their usual pace lately", lambda v: f"{v:.1f}"),
 }
+# Days-since features phrased as the date they count from, when the as-of date is known.
+DATE_PHRASES: dict[str, str] = {
+    "days_since_last_order": "last order on {}",
+    "days_since_first_order": "first order on {}",
+    "days_since_first_seen": "customer since {}",
+    "days_since_last_open": "last opened an email on {}",
+    "days_since_last_click": "last clicked an email on {}",
+}
 _NULL_PHRASES = {
     "days_since_last_order": "has never ordered",
     "days_since_last_open": "has never opened an email",
@@ -101,8 +112,16 @@ def phrase(feature: str, value, category: str | None = None) -> str:
 _DECIMALS = {_n: 0, _money: 0, _pct: 2}
 
 
-def phrase_column(feature: str, values: pd.Series, category: str | None = None) -> np.ndarray:
-    """`phrase` for every value of one feature, phrasing each distinct displayed value once."""
+def phrase_column(
+    feature: str,
+    values: pd.Series,
+    category: str | None = None,
+    as_of: pd.Series | None = None,
+) -> np.ndarray:
+    """`phrase` for every value of one feature, phrasing each distinct displayed value once;
+    with `as_of` (the rows' as-of dates) a days-since feature reads as a date."""
+    if feature in DATE_PHRASES and as_of is not None and values.dtype.kind in "fiub":
+        return _date_phrases(feature, values, as_of)
     if feature in PHRASES and values.dtype.kind in "fiub":
         fmt = PHRASES[feature][1]
         numbers = np.round(values.to_numpy(dtype="float64"), _DECIMALS.get(fmt, 1))
@@ -115,19 +134,33 @@ def phrase_column(feature: str, values: pd.Series, category: str | None = None) 
     return np.array([phrased[v] if v is not None else null for v in as_objects], dtype=object)
 
 
+def _date_phrases(feature: str, days: pd.Series, as_of: pd.Series) -> np.ndarray:
+    """The date `days` before each row's as-of date, in the feature's phrase."""
+    counted = days.to_numpy(dtype="float64")
+    known = ~np.isnan(counted)
+    dates = pd.to_datetime(as_of).to_numpy(dtype="datetime64[D]")
+    dates[known] -= np.round(counted[known]).astype("timedelta64[D]")
+    texts = np.full(len(days), phrase(feature, None), dtype=object)
+    distinct, inverse = np.unique(dates[known], return_inverse=True)
+    template = DATE_PHRASES[feature]
+    texts[known] = np.array([template.format(d) for d in distinct], dtype=object)[inverse]
+    return texts
+
+
 def top_reasons(
     contributions: np.ndarray,
     inputs: pd.DataFrame,
     features: list[str],
     direction: np.ndarray | None = None,
     k: int = 3,
+    as_of: pd.Series | None = None,
 ) -> list[list[str]]:
     """Up to `k` reasons per row, strongest first, that explain where the row's score sits.
 
     `direction` is +1 for a row whose score is high (its reasons are the features that lift it)
     and -1 for a row whose score is low (the features that hold it down); default +1. Only
     features pushing the row's own way become reasons. Vectorised: no Python per row besides
-    building the result lists.
+    building the result lists. `as_of` (one as-of date per row) dates the days-since reasons.
     """
     rows = len(contributions)
     if direction is None:
@@ -147,6 +180,7 @@ def top_reasons(
         at_rows, at_ranks = np.nonzero((picks == f) & keep)
         column = inputs[features[f]].iloc[at_rows]
         category = slot_categories.get(features[f])
-        texts[at_rows, at_ranks] = phrase_column(features[f], column, category)
+        dates = None if as_of is None else as_of.iloc[at_rows]
+        texts[at_rows, at_ranks] = phrase_column(features[f], column, category, dates)
     counts = keep.sum(axis=1)
     return [row[:count] for row, count in zip(texts.tolist(), counts.tolist(), strict=True)]

@@ -140,7 +140,8 @@ def score(
         inputs = model.inputs(frame.loc[rows])
         contributions = model.contributions(inputs)
         direction = _reason_direction(out.loc[rows, f"{task}_tier"], contributions)
-        reasons = top_reasons(contributions, inputs, model.features, direction)
+        as_of = frame.loc[rows, "as_of_date"]
+        reasons = top_reasons(contributions, inputs, model.features, direction, as_of=as_of)
         out.loc[rows, f"{task}_reasons"] = pd.Series(reasons, index=inputs.index, dtype=object)
     category_model = models.get("category")
     if category_model is not None:

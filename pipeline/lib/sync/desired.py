@@ -16,7 +16,8 @@ Per customer:
   next best category, expected next order date, model version and `scored_at` of the latest
   scoring run. Probabilities are rounded to 3 decimals and CLTV to cents. A contact is
   rewritten only when what a marketer acts on changed (`records.change_signature`: segments,
-  tiers, categories, probabilities by 10 points, CLTV by 25% steps, dates by week),
+  tiers, categories, probabilities by 10 points, CLTV by 25% steps, dates by week, reasons by
+  what they say),
   so a day of re-scoring rewrites few profiles; a write then carries every current value.
 People erased since the marts were built (their salted hashes in `activation.erasures`) are
 left out: the sync never writes an erased person back to a platform.

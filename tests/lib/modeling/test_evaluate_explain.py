@@ -82,3 +82,19 @@ def test_phrasing_a_column_matches_phrasing_each_value():
         "no email consent yet",
         "email consent: never subscribed",
     ]
+
+
+def test_days_since_reasons_read_as_the_date_and_stay_the_same_a_day_later():
+    frame = pd.DataFrame({"days_since_last_order": [282.0, np.nan], "orders_lifetime": [2.0, 0.0]})
+    contributions = np.array([[-2.0, -0.1], [-1.0, -0.2]])
+    direction = np.array([-1.0, -1.0])
+
+    def reasons(as_of: str, days: list[float]) -> list[list[str]]:
+        rows = frame.assign(days_since_last_order=days)
+        dates = pd.Series(pd.to_datetime([as_of, as_of]))
+        return top_reasons(contributions, rows, list(frame.columns), direction, as_of=dates)
+
+    today = reasons("2026-12-06", [282.0, np.nan])
+    assert today[0] == ["last order on 2026-02-27", "2 orders so far"]
+    assert today[1] == ["has never ordered", "0 orders so far"]
+    assert reasons("2026-12-07", [283.0, np.nan]) == today

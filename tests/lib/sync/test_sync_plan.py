@@ -219,6 +219,7 @@ def _scored(n: int, **changes) -> DesiredContact:
         "foresight_expected_next_order_date": "2026-01-06",
         "foresight_scored_at": "2026-01-01T05:00:00",
         "foresight_model_version": "fallback-20260101",
+        "foresight_churn_reasons": ["quiet for 87% of their time", "last order on 2025-11-02"],
         **changes,
     }
     return contact(n, "vip", **properties)
@@ -234,8 +235,12 @@ def test_a_day_of_rescoring_noise_rewrites_nobody():
             foresight_model_version="fallback-20260102",
         ),
         _scored(2, foresight_cltv_predicted=124.9, foresight_expected_next_order_date="2026-01-09"),
+        _scored(
+            3,
+            foresight_churn_reasons=["quiet for 88% of their time", "last order on 2025-11-02"],
+        ),
     ]
-    plan = build_plan(today, acknowledged(yesterday))
+    plan = build_plan(today, acknowledged([*yesterday, _scored(3)]))
     assert plan.property_writes == [] and plan.planned == 0
 
 
@@ -247,9 +252,13 @@ def test_what_a_marketer_acts_on_rewrites_with_every_current_value():
         _scored(3, foresight_cltv_predicted=160.0),  # moves by more than a 25% step
         _scored(4, foresight_expected_next_order_date="2026-01-13"),  # the next week
         _scored(5, foresight_scored_at="2026-01-02T05:00:00"),
+        _scored(6, foresight_churn_reasons=["quiet for 87% of their time", "2 orders so far"]),
+        _scored(
+            7, foresight_churn_reasons=["quiet for 87% of their time", "last order on 2026-01-01"]
+        ),
     ]
-    plan = build_plan(today, acknowledged(yesterday))
-    assert ids(plan.property_writes) == ["c001", "c002", "c003", "c004"]
+    plan = build_plan(today, acknowledged([*yesterday, _scored(6), _scored(7)]))
+    assert ids(plan.property_writes) == ["c001", "c002", "c003", "c004", "c006", "c007"]
     # The write carries today's values in full, scored_at included.
     assert plan.property_writes[1].properties["foresight_churn_probability"] == 0.47
     assert plan.property_writes[0].properties["foresight_scored_at"] == "2026-01-01T05:00:00"
