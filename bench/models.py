@@ -1,6 +1,6 @@
 """`python -m bench.models`: how good the models are on the sandbox store, and how fast.
 
-    python -m bench.models [--shapes default fashion ...] [--customers 4000] [--days 730]
+    python -m bench.models [--shapes default fashion ...] [--customers 4000] [--days N]
         [--seed 1] [--data-dir data/bench]
         [--warehouse PATH | --reuse-warehouses] [--cltv-horizons 365 90] [--train-customers 100000]
         [--scoring-rows 1000000]
@@ -31,7 +31,7 @@ from pipeline.lib.modeling.categories import OTHER
 from pipeline.lib.modeling.datasets import load_scoring_frame, load_training_frame
 from pipeline.lib.modeling.estimators import tasks
 from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics
-from pipeline.lib.modeling.registry import decide
+from pipeline.lib.modeling.registry import choose_serving
 from pipeline.lib.modeling.steps import latest_feature_date
 from pipeline.lib.modeling.training_run import (
     RunConfig,
@@ -71,10 +71,10 @@ def metrics(kind: str, actual, predicted) -> dict:
 
 
 def promoted_scorer(result: TaskResult) -> str:
-    """The scorer production would use for the task after this run (no earlier champion)."""
-    fallback = "top_category" if result.task.kind == "multiclass" else "btyd"
-    decision = decide(result.task.name, result.metrics, result.baseline_metrics, None, 0.0)
-    return "model" if decision.promote else fallback
+    """The scorer production would serve the task with after this run (no earlier champion):
+    our model, or the run's best baseline."""
+    serving = choose_serving(result.task.name, result.metrics, result.baseline_metrics, None, 0.0)
+    return "model" if serving.source == "lightgbm" else serving.source
 
 
 def quality_rows(label: str, result: TaskResult, truths: dict[pd.Timestamp, pd.DataFrame]):
@@ -172,9 +172,13 @@ def judge_shape(spec: StoreSpec, args: argparse.Namespace):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--shapes", nargs="+", default=list(SHAPES), help="shop shapes to judge")
+    parser.add_argument(
+        "--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES), help="shapes to judge"
+    )
     parser.add_argument("--customers", type=int, default=4_000)
-    parser.add_argument("--days", type=int, default=730)
+    parser.add_argument(
+        "--days", type=int, help="days of history (default: each shape's own, e.g. 120 for young)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, default=Path("data/bench"))
     parser.add_argument("--warehouse", type=Path, help="an already built warehouse (one shape)")
@@ -190,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     judged = {}
     for shape in args.shapes:
-        spec = StoreSpec(seed=args.seed, customers=args.customers, days=args.days, shape=shape)
+        days = SHAPES[shape].default_days if args.days is None else args.days
+        spec = StoreSpec(seed=args.seed, customers=args.customers, days=days, shape=shape)
         judged[shape] = judge_shape(spec, args)
     # Speed, on the first shape's data tiled to the sizes asked for.
     frame, scoring_frame, results = judged[args.shapes[0]]

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     category = decisions.get("category", {})
     sources = {
         **done.scoring.sources,
-        "category": "lightgbm" if category.get("is_champion") else "top_category",
+        "category": category["score_source"] if category.get("is_champion") else "top_category",
     }
     rates = {int(h): r for h, r in done.training.rows[0]["params"]["prospect_rates"].items()}
     with connect(config.warehouse, read_only=True) as con:

@@ -47,7 +47,9 @@ def test_weekly_retrain_on_the_marts_trains_scores_and_passes_the_blocking_check
     training = _metadata(result, "ml", "model_runs")
     scoring = _metadata(result, "ml", "customer_scores")
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        runs = dict(con.execute("select task, is_champion from ml.model_runs").fetchall())
+        served = con.execute("select task, is_champion, score_source from ml.model_runs").fetchall()
+        runs = {task: champion and source == "lightgbm" for task, champion, source in served}
+        sources = {task: source for task, champion, source in served if champion}
         scores = con.execute(
             """select count(*), count(distinct s.customer_id),
                 count(*) filter (where f.has_ordered and s.churn_probability is null),
@@ -58,9 +60,11 @@ def test_weekly_retrain_on_the_marts_trains_scores_and_passes_the_blocking_check
             group by s.as_of_date"""
         ).fetchall()
     assert set(runs) == {"purchase", "churn", "cltv", "category"}
-    # Each promoted task scores with LightGBM and shows its plots; the others fall back.
+    # Each promoted task scores with LightGBM and shows its plots; where the run's best
+    # baseline serves instead, scoring names it; the others fall back to BTYD/rules.
     assert any(runs.values())
     for task in ("purchase", "churn", "cltv"):
+        assert scoring["score_sources"][task] == sources.get(task, scoring["score_sources"][task])
         assert (scoring["score_sources"][task] == "lightgbm") == runs[task]
         assert (f"plot_{task}_importance" in training) == (f"{task}_metrics" in training)
         decision = training[f"{task}_decision"]

@@ -77,7 +77,9 @@ def model_runs(
     """Trains churn, purchase propensity, CLTV (p10–p90) and next-category models on the feature
     snapshots with a rolling-origin time split, measures them and their baselines on the latest
     fully-labelled snapshot, and promotes each only if it beats its baselines and is not
-    materially worse than the champion. One registry row per (model_version, task)."""
+    materially worse than the champion; otherwise the champion keeps serving while it still
+    beats every baseline, else the run's best baseline serves. One registry row per
+    (model_version, task)."""
     as_of = date.fromisoformat(config.as_of_date) if config.as_of_date else None
     with warehouse.connect() as con:
         champions_before = champions(con)

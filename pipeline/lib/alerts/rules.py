@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.lib.modeling.evaluate import PRIMARY_METRIC
-from pipeline.lib.modeling.registry import MODEL_RUNS
+from pipeline.lib.modeling.registry import MODEL_RUNS, served_metrics
 
 
 def segment_jumps(
@@ -45,13 +45,18 @@ def quality_drops(con: duckdb.DuckDBPyConnection, tolerance: float) -> list[str]
     if not registered:
         return []
     runs = con.execute(
-        f"select task, model_version, is_champion, metrics from {MODEL_RUNS}"
-        " where metrics is not null order by task, trained_at, model_version"
+        f"select task, model_version, is_champion, score_source, metrics, baseline_metrics"
+        f" from {MODEL_RUNS} where metrics is not null order by task, trained_at, model_version"
     ).fetchall()
     found = []
     previous: dict[str, tuple[str, dict]] = {}
-    for task, version, is_champion, metrics_json in runs:
-        metrics = json.loads(metrics_json) if metrics_json else {}
+    for task, version, is_champion, source, metrics_json, baselines_json in runs:
+        # What the row scores with: its model, or the baseline that serves in its place.
+        metrics = served_metrics(
+            source,
+            json.loads(metrics_json) if metrics_json else {},
+            json.loads(baselines_json) if baselines_json else {},
+        )
         if task not in PRIMARY_METRIC:
             continue
         metric, larger_is_better = PRIMARY_METRIC[task]

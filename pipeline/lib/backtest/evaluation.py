@@ -87,8 +87,8 @@ def evaluate_backtest(
     prospect_rates: dict[int, float],
 ) -> tuple[dict, dict[str, bytes]]:
     """The evaluation (JSON-ready) and its plots (PNG bytes by name). `sources` names each
-    task's scorer (lightgbm / btyd / rules; for category lightgbm / top_category), and
-    `prospect_rates` are the training run's, for the RFM rules reference."""
+    task's scorer (lightgbm, the baseline that serves, btyd or rules; for category lightgbm /
+    top_category), and `prospect_rates` are the training run's, for the RFM rules reference."""
     frame = outcomes_frame(con, as_of)
     horizons = {"purchase": config.purchase_horizon, "churn": config.churn_horizon,
                 "cltv": config.cltv_horizon}  # fmt: skip

@@ -51,6 +51,17 @@ def run_rate(frame: pd.DataFrame, horizon: int) -> np.ndarray:
     return (frame["revenue_365d"].fillna(0).clip(lower=0) / tenure * horizon).to_numpy()
 
 
+@dataclass(frozen=True)
+class RunRate:
+    """The run-rate as a scorer of one horizon, so it can be registered and served like a
+    model when it is the best CLTV scorer of a training run."""
+
+    horizon: int
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return run_rate(frame, self.horizon)
+
+
 def btyd_inputs(frame: pd.DataFrame) -> pd.DataFrame:
     """BG/NBD and Gamma-Gamma inputs of customers with an order, in days."""
     buyers = frame.loc[frame["has_ordered"]]

@@ -9,7 +9,12 @@ Champion/challenger: a challenger is promoted only if it beats every baseline fi
 on the task's primary metric (and is at least as good on its guard metrics, e.g. ROC-AUC for the
 classifiers) and is not more than `tolerance` (relative) worse than the current
 champion *re-scored on the challenger's test snapshot* (metrics from different windows do not
-compare). Otherwise the champion stays and `decision` says why.
+compare). Otherwise the champion stays while it still beats every baseline on that snapshot;
+when it does not (or there is none), the run's best baseline becomes the champion, so what
+serves a task is never worse than the best baseline of the latest run (`choose_serving`). The
+row's `score_source` says what serves: `lightgbm` or the baseline's name (`rf_logistic`,
+`run_rate` — pickled like a model —, `btyd`, fitted on the scoring day's history, or
+`top_category`, the customer's own top category). `decision` says why.
 """
 
 from __future__ import annotations
@@ -97,6 +102,47 @@ def decide(
         f"beats every baseline and is within {tolerance:.0%} of the champion on {metric} "
         f"({metrics[metric]:.4f} vs {champion_metrics[metric]:.4f})",
     )
+
+
+@dataclass
+class Serving:
+    """What scores a task after a run: `source` (lightgbm or a baseline's name), whether this
+    run's row is the champion (else an earlier champion keeps serving), and why."""
+
+    source: str
+    is_champion: bool
+    reason: str
+
+
+def best_baseline(task: str, baselines: dict[str, dict]) -> str | None:
+    """The baseline with the best primary metric (None when the run fitted none)."""
+    metric, larger_is_better = PRIMARY_METRIC[task]
+    ranked = sorted(baselines, key=lambda name: baselines[name][metric], reverse=larger_is_better)
+    return ranked[0] if ranked else None
+
+
+def choose_serving(
+    task: str, metrics: dict, baselines: dict[str, dict], champion_metrics: dict | None,
+    tolerance: float,
+) -> Serving:  # fmt: skip
+    """LightGBM when `decide` promotes it; else the current champion while it still beats every
+    baseline on this run's test snapshot; else this run's best baseline."""
+    decision = decide(task, metrics, baselines, champion_metrics, tolerance)
+    if decision.promote:
+        return Serving("lightgbm", True, "promoted: " + decision.reason)
+    if champion_metrics is not None and decide(task, champion_metrics, baselines, None, 0).promote:
+        return Serving("lightgbm", False, "kept champion: " + decision.reason)
+    best = best_baseline(task, baselines)
+    if best is None:
+        return Serving("lightgbm", False, "not promoted, no baseline to serve: " + decision.reason)
+    return Serving(best, True, f"not promoted, the {best} baseline serves: {decision.reason}")
+
+
+def served_metrics(score_source: str, metrics: dict, baseline_metrics: dict) -> dict:
+    """The test metrics of what a registry row serves: its model's, or its baseline's."""
+    if score_source == "lightgbm":
+        return metrics
+    return baseline_metrics.get(score_source, {})
 
 
 def save_model(model, folder: Path, task: str) -> Path:

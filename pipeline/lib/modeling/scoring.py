@@ -1,12 +1,14 @@
 """Daily scores: `ml.customer_scores`, one row per (customer_id, as_of_date).
 
-Each score comes from the task's champion LightGBM model when there is one, else from BG/NBD +
-Gamma-Gamma fitted on the scoring day's history, else from RFM rules (a shop with too few repeat
-buyers for BTYD). `score_source` is the weakest source behind the row's scores (rules < btyd <
-lightgbm), so "lightgbm" means every score on the row is LightGBM's; `ml.model_runs` has each
-task's source. Writing is idempotent per as-of date: that date's rows are replaced, and a row a
-re-run reproduces exactly keeps its first `scored_at` — so re-running a scoring partition gives the
-same table and changes no synced profile property.
+Each score comes from the task's champion: a LightGBM model, or the baseline that was best in
+the latest training run when LightGBM was not promoted (a pickled RF-logistic or run-rate, reused
+as fitted). Without a champion that has an artefact, BG/NBD + Gamma-Gamma fitted on the scoring
+day's history scores, else RFM rules (a shop with too few repeat buyers for BTYD).
+`score_source` names what scored the row: one source ("lightgbm" means every score on the row
+is LightGBM's), or `task:source` pairs when the tasks differ (`row_source`); `ml.model_runs`
+has each task's source. Writing is idempotent per as-of date: that date's rows are replaced,
+and a row a re-run reproduces exactly keeps its first `scored_at` — so re-running a scoring
+partition gives the same table and changes no synced profile property.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from pipeline.lib.shared_values import (
 )
 
 SCORES = "ml.customer_scores"
-SOURCE_RANK = {"rules": 0, "btyd": 1, "lightgbm": 2}
 
 
 @dataclass(frozen=True)
@@ -93,19 +94,23 @@ def score(
     thresholds: TierThresholds,
     model_version: str,
     btyd: Btyd | None = None,
+    sources: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """The contract's columns for every row of `frame` (one as-of date)."""
+    """The contract's columns for every row of `frame` (one as-of date). `models` score their
+    task (`predict(frame)`); `sources` names each one's kind (default lightgbm). Only LightGBM
+    models give reasons and a CLTV range."""
     out = pd.DataFrame({"customer_id": frame["customer_id"].to_numpy()}, index=frame.index)
     out["as_of_date"] = frame["as_of_date"].dt.date
     buyers = frame["has_ordered"]
     ruled = rules(frame, horizons, prior_gap, prospect_rates)
+    model_sources = sources or {}
     sources = {}
     for task, column in (("churn", "churn_probability"), ("purchase", "purchase_probability"),
                          ("cltv", "cltv_predicted")):  # fmt: skip
         model = models.get(task)
         if model is not None:
             out[column] = model.predict(frame)
-            sources[task] = "lightgbm"
+            sources[task] = model_sources.get(task, "lightgbm")
         elif btyd is not None:
             predicted = btyd.predict(frame, horizons[task])
             out[column] = predicted[
@@ -117,7 +122,7 @@ def score(
             sources[task] = "rules"
     out["churn_probability"] = out["churn_probability"].where(buyers)
     cltv_model = models.get("cltv")
-    if cltv_model is not None:
+    if isinstance(cltv_model, TrainedModel):
         out["cltv_p10"], out["cltv_p90"] = cltv_model.predict_interval(frame)
     else:
         # Without quantile models the range is unknown, not zero-width: leave it null.
@@ -133,8 +138,8 @@ def score(
     for task in ("churn", "purchase", "cltv"):
         out[f"{task}_reasons"] = no_reasons
         model = models.get(task)
-        if model is None:
-            continue
+        if not isinstance(model, TrainedModel):
+            continue  # baselines and fallbacks have no contributions to explain
         # Churn says nothing about people who never ordered: explain buyers only.
         rows = buyers.to_numpy() if task == "churn" else np.ones(len(frame), dtype=bool)
         inputs = model.inputs(frame.loc[rows])
@@ -153,9 +158,16 @@ def score(
         frame, out["churn_probability"], prior_gap, thresholds.next_order_max_churn
     )
     out["model_version"] = model_version
-    out["score_source"] = min(sources.values(), key=SOURCE_RANK.get)
+    out["score_source"] = row_source(sources)
     out["scored_at"] = datetime.now().replace(microsecond=0)
     return out.reset_index(drop=True)
+
+
+def row_source(sources: dict[str, str]) -> str:
+    """One source when every task shares it, else `task:source` pairs in task order."""
+    if len(set(sources.values())) == 1:
+        return next(iter(sources.values()))
+    return ",".join(f"{task}:{source}" for task, source in sources.items())
 
 
 def expected_next_order_date(

@@ -30,7 +30,7 @@ from pipeline.lib.modeling.evaluate import amount_metrics, classification_metric
 from pipeline.lib.modeling.model_inputs import MODEL_FEATURES
 from pipeline.lib.modeling.registry import (
     champion,
-    decide,
+    choose_serving,
     ensure_registry,
     load_model,
     model_version,
@@ -65,9 +65,10 @@ class TrainingSummary:
 
 
 def _champion_metrics(con, result: TaskResult, frame: pd.DataFrame) -> dict | None:
-    """The current champion re-scored on this run's test rows (None when there is none)."""
+    """The current LightGBM champion re-scored on this run's test rows (None when there is
+    none; a serving baseline is superseded by this run's own baselines)."""
     current = champion(con, result.task.name)
-    if current is None:
+    if current is None or current["score_source"] != "lightgbm":
         return None
     model = load_model(current["artefact_path"])
     task = result.task
@@ -116,14 +117,21 @@ def train_and_register(
                     "decision": f"fallback: {result.fallback_reason}"}  # fmt: skip
         else:
             row["data_start"], row["data_end"] = result.split.window
-            row["artefact_path"] = str(save_model(result.model, folder, name))
+            model_path = str(save_model(result.model, folder, name))
             champion_metrics = _champion_metrics(con, result, frame)
-            decision = decide(
+            serving = choose_serving(
                 name, result.metrics, result.baseline_metrics, champion_metrics, tolerance
             )
-            row |= {"score_source": "lightgbm", "is_champion": decision.promote,
-                    "decision": _outcome(name, decision.promote, champion_metrics is not None)
-                    + decision.reason}  # fmt: skip
+            row |= {"score_source": serving.source, "is_champion": serving.is_champion,
+                    "decision": serving.reason, "artefact_path": model_path}  # fmt: skip
+            # The row's artefact is what it scores with: a baseline that serves is pickled
+            # beside the model (reused at scoring, never refitted); BTYD and the top category
+            # are the scoring day's own, without one.
+            if serving.source in result.fitted_baselines:
+                baseline = result.fitted_baselines[serving.source]
+                row["artefact_path"] = str(save_model(baseline, folder, f"{name}-{serving.source}"))
+            elif serving.source != "lightgbm":
+                row["artefact_path"] = None
             summary.plots.update(task_plots(result))
         summary.rows.append(row)
     record(con, summary.rows)
@@ -135,16 +143,6 @@ def train_and_register(
     summary.report_path = write_report(folder, version, sections, summary.plots)
     summary.seconds = (datetime.now() - began).total_seconds()
     return summary
-
-
-def _outcome(task: str, promoted: bool, has_champion: bool) -> str:
-    if promoted:
-        return "promoted: "
-    if has_champion:
-        return "kept champion: "
-    # Without a model, the next best category is the customer's own top category so far.
-    stand_in = "their top category serves" if task == "category" else "BTYD/rules score"
-    return f"not promoted, {stand_in} until a model is: "
 
 
 @dataclass
@@ -177,7 +175,11 @@ def score_and_write(
     rates = {int(h): r for h, r in (params or {}).get("prospect_rates", {}).items()}
     prior_gap = params["prior_gap"] if params else typical_gap(frame)
     champions = {t: champion(con, t) for t in (*SCORED_TASKS, "category")}
-    models = {t: load_model(c["artefact_path"]) for t, c in champions.items() if c}
+    # A champion with an artefact scores with it (LightGBM or a pickled baseline); one without
+    # (BTYD, the top category) is the scoring day's own fallback below.
+    served = {t: c for t, c in champions.items() if c and c["artefact_path"]}
+    models = {t: load_model(c["artefact_path"]) for t, c in served.items()}
+    model_sources = {t: c["score_source"] for t, c in served.items()}
     btyd = None
     if any(t not in models for t in SCORED_TASKS):
         try:
@@ -188,7 +190,7 @@ def score_and_write(
     version = "+".join(versions) or f"fallback-{as_of:%Y%m%d}"
     scores = score(
         frame, models, horizons, prior_gap=prior_gap, prospect_rates=rates,
-        thresholds=thresholds, model_version=version, btyd=btyd,
+        thresholds=thresholds, model_version=version, btyd=btyd, sources=model_sources,
     )  # fmt: skip
     previous = con.execute(
         f"select purchase_probability from {SCORES} where as_of_date = "
@@ -196,8 +198,7 @@ def score_and_write(
         [as_of],
     ).df() if _table_exists(con) else pd.DataFrame()  # fmt: skip
     rows = write_scores(con, scores, as_of)
-    sources = {t: "lightgbm" if t in models else ("btyd" if btyd else "rules")
-               for t in SCORED_TASKS}  # fmt: skip
+    sources = {t: model_sources.get(t) or ("btyd" if btyd else "rules") for t in SCORED_TASKS}
     drift = (
         psi(previous["purchase_probability"].dropna(), scores["purchase_probability"].dropna())
         if len(previous)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from pipeline.lib.modeling.baselines import Btyd, RecencyFrequencyLogistic, run_rate
+from pipeline.lib.modeling.baselines import Btyd, RecencyFrequencyLogistic, RunRate
 from pipeline.lib.modeling.categories import frame_categories
 from pipeline.lib.modeling.datasets import (
     TimeSplit,
@@ -71,6 +71,9 @@ class TaskResult:
     fallback_reason: str | None = None
     metrics: dict = field(default_factory=dict)
     baseline_metrics: dict[str, dict] = field(default_factory=dict)
+    fitted_baselines: dict[str, object] = field(default_factory=dict)
+    """Baselines of this run that score like a model (`predict(frame)`), by name: what serves
+    the task when LightGBM is not promoted and one of them is the best baseline."""
     test: pd.DataFrame | None = None  # actual and predicted columns, for the report
     train_rows: int = 0
     seconds: float = 0.0
@@ -165,13 +168,15 @@ def _evaluate(result: TaskResult, train: pd.DataFrame, test: pd.DataFrame) -> pd
         out["model"] = model.predict(test)
         baseline = RecencyFrequencyLogistic().fit(train, task.target(train))
         out["rf_logistic"] = baseline.predict(test)
+        result.fitted_baselines["rf_logistic"] = baseline
         result.metrics = classification_metrics(actual, out["model"])
         result.metrics["calibration"] = model.calibrator.method
         result.baseline_metrics["rf_logistic"] = classification_metrics(actual, out["rf_logistic"])
     elif task.kind == "amount":
         out["model"] = model.predict(test)
         out["p10"], out["p90"] = model.predict_interval(test)
-        out["run_rate"] = run_rate(test, task.horizon)
+        result.fitted_baselines["run_rate"] = RunRate(task.horizon)
+        out["run_rate"] = result.fitted_baselines["run_rate"].predict(test)
         result.metrics = amount_metrics(actual, out["model"])
         result.metrics["p10_p90_coverage"] = interval_coverage(actual, out["p10"], out["p90"])
         result.baseline_metrics["run_rate"] = amount_metrics(actual, out["run_rate"])

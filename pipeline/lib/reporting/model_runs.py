@@ -9,7 +9,7 @@ import math
 
 import duckdb
 
-from pipeline.lib.modeling.registry import MODEL_RUNS
+from pipeline.lib.modeling.registry import MODEL_RUNS, served_metrics
 
 DIGITS = 4
 
@@ -24,9 +24,14 @@ def champions(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
     if not registered:
         return {}
     rows = con.execute(
-        f"select task, model_version, metrics from {MODEL_RUNS} where is_champion"
+        f"select task, model_version, score_source, metrics, baseline_metrics from {MODEL_RUNS}"
+        " where is_champion"
     ).fetchall()
-    return {task: {"model_version": v, "metrics": _load(m)} for task, v, m in rows}
+    # A baseline that serves is judged by its own metrics, not by the model it beat.
+    return {
+        task: {"model_version": v, "metrics": served_metrics(source, _load(m), _load(b))}
+        for task, v, source, m, b in rows
+    }
 
 
 def run_rows(con: duckdb.DuckDBPyConnection, version: str) -> list[dict]:

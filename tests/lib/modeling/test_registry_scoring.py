@@ -8,9 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.lib.modeling.registry import champion, decide, record
+from pipeline.lib.alerts.rules import quality_drops
+from pipeline.lib.modeling.baselines import RecencyFrequencyLogistic, RunRate
+from pipeline.lib.modeling.registry import best_baseline, champion, choose_serving, decide, record
 from pipeline.lib.modeling.report import task_plots, write_report
 from pipeline.lib.modeling.scoring import TierThresholds, score, write_scores
+from pipeline.lib.reporting.model_runs import champions
 
 AS_OF = date(2024, 6, 17)
 
@@ -146,3 +149,62 @@ def test_report_embeds_every_plot(run, tmp_path):
     path = write_report(tmp_path, "v-test", {"purchase": {"model": {"roc_auc": 0.8}}}, plots)
     html = path.read_text()
     assert html.count("data:image/png;base64,") == len(plots) and "0.8000" in html
+
+
+def test_the_best_baseline_serves_when_lightgbm_is_not_promoted():
+    baselines = {"rf_logistic": {"log_loss": 0.40, "roc_auc": 0.80},
+                 "btyd": {"log_loss": 0.45, "roc_auc": 0.82}}  # fmt: skip
+    winner = choose_serving("churn", {"log_loss": 0.39, "roc_auc": 0.83}, baselines, None, 0.02)
+    assert (winner.source, winner.is_champion) == ("lightgbm", True)
+    assert winner.reason.startswith("promoted")
+    loser = {"log_loss": 0.42, "roc_auc": 0.81}
+    served = choose_serving("churn", loser, baselines, None, 0.02)
+    assert (served.source, served.is_champion) == ("rf_logistic", True)
+    assert "rf_logistic baseline serves" in served.reason
+    # A champion that still beats every baseline on this test keeps serving; one that trails a
+    # baseline is replaced by it.
+    strong = {"log_loss": 0.38, "roc_auc": 0.84}
+    kept = choose_serving("churn", loser, baselines, strong, 0.02)
+    assert (kept.source, kept.is_champion) == ("lightgbm", False)
+    weak = {"log_loss": 0.41, "roc_auc": 0.84}
+    assert choose_serving("churn", loser, baselines, weak, 0.02).source == "rf_logistic"
+    amounts = {"run_rate": {"normalised_gini": 0.5}, "btyd": {"normalised_gini": 0.6}}
+    assert choose_serving("cltv", {"normalised_gini": 0.55}, amounts, None, 0).source == "btyd"
+    assert best_baseline("churn", {}) is None
+
+
+def test_a_served_baseline_scores_its_task_without_reasons(run, frame):
+    snapshot = frame.loc[frame["as_of_date"] == frame["as_of_date"].max()].reset_index(drop=True)
+    train = frame.loc[frame["orders_next_30d"].notna()]
+    rf = RecencyFrequencyLogistic().fit(train, (train["orders_next_30d"] > 0).to_numpy(int))
+    models = {"purchase": rf, "churn": run.results["churn"].model, "cltv": RunRate(90)}
+    out = score(
+        snapshot, models, {"purchase": 30, "churn": 90, "cltv": 90}, prior_gap=run.prior_gap,
+        prospect_rates=run.prospect_rates, thresholds=TierThresholds(), model_version="v-rf",
+        sources={"purchase": "rf_logistic", "cltv": "run_rate"},
+    )  # fmt: skip
+    assert np.allclose(out["purchase_probability"], rf.predict(snapshot))
+    assert np.allclose(out["cltv_predicted"], RunRate(90).predict(snapshot))
+    assert out["purchase_reasons"].map(len).eq(0).all()
+    assert out["churn_reasons"].map(len).gt(0).any()
+    assert out["cltv_p10"].isna().all()
+    assert set(out["score_source"]) == {"churn:lightgbm,purchase:rf_logistic,cltv:run_rate"}
+
+
+def test_a_serving_baseline_is_judged_by_its_own_metrics():
+    """The quality alert and the report's champion column read what serves, not the model
+    that lost to it."""
+    con = duckdb.connect()
+    record(con, [_row("v1", True)])  # LightGBM champion, log loss 0.4
+    lost = _row("v2", True) | {
+        "score_source": "rf_logistic",
+        "metrics": {"log_loss": 0.9},
+        "baseline_metrics": {"rf_logistic": {"log_loss": 0.401}},
+    }
+    record(con, [lost])
+    assert quality_drops(con, tolerance=0.05) == []
+    assert champions(con)["churn"]["metrics"] == {"log_loss": 0.401}
+    worse = lost | {"model_version": "v3", "baseline_metrics": {"rf_logistic": {"log_loss": 0.5}}}
+    record(con, [worse])
+    [drop] = quality_drops(con, tolerance=0.05)
+    assert "log_loss 0.5000 (champion v3)" in drop

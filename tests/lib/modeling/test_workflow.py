@@ -1,10 +1,13 @@
 """Train → register → score → check on a warehouse holding contract-shaped feature/label marts."""
 
+import dataclasses
+
 import duckdb
 import pandas as pd
 import pytest
 
-from pipeline.lib.modeling import quality
+from pipeline.lib.modeling import quality, steps
+from pipeline.lib.modeling.baselines import RecencyFrequencyLogistic
 from pipeline.lib.modeling.datasets import LABEL_COLUMNS, censor_labels
 from pipeline.lib.modeling.scoring import TierThresholds
 from pipeline.lib.modeling.steps import score_and_write, train_and_register
@@ -20,8 +23,14 @@ def small():
 
 @pytest.fixture(scope="module")
 def warehouse(small, tmp_path_factory):
-    frame = small
-    con = duckdb.connect(str(tmp_path_factory.mktemp("wh") / "warehouse.duckdb"))
+    con = marts_warehouse(small, tmp_path_factory.mktemp("wh") / "warehouse.duckdb")
+    yield con
+    con.close()
+
+
+def marts_warehouse(frame: pd.DataFrame, path) -> duckdb.DuckDBPyConnection:
+    """A warehouse whose feature, label and category marts hold `frame`."""
+    con = duckdb.connect(str(path))
     con.execute("create schema marts")
     features = frame.drop(columns=LABEL_COLUMNS).assign(
         as_of_date=frame["as_of_date"].dt.date,
@@ -41,8 +50,7 @@ def warehouse(small, tmp_path_factory):
         "generate_subscripts(?, 1) as category_rank",
         [list(CATEGORIES), list(CATEGORIES)],
     )
-    yield con
-    con.close()
+    return con
 
 
 CONFIG = RunConfig(cltv_horizon=90, params=FAST, max_train_snapshots=6, fit_btyd=False)
@@ -80,6 +88,40 @@ def test_train_score_and_check_end_to_end(warehouse, tmp_path):
     con.execute("update ml.customer_scores set purchase_probability = 0.99 where as_of_date = ?",
                 [as_of])  # fmt: skip
     assert not quality.score_shift(con, as_of, threshold=0.25)[0]
+
+
+def test_without_a_promoted_model_the_best_baseline_of_the_run_serves(small, tmp_path, monkeypatch):
+    """LightGBM that cannot split (every leaf needs more rows than there are) loses to every
+    baseline: each task's best baseline becomes its champion and scoring reuses it as fitted."""
+    con = marts_warehouse(small, tmp_path / "warehouse.duckdb")
+    monkeypatch.setattr(steps, "task_plots", lambda result: {})  # plots are tested elsewhere
+    params = dataclasses.replace(FAST, min_child_samples=10**7, n_estimators=5)
+    train_and_register(con, dataclasses.replace(CONFIG, params=params), tmp_path)
+    rows = con.execute(
+        "select task, score_source, artefact_path, decision from ml.model_runs where is_champion"
+    ).fetchall()
+    served = {task: (source, path, decision) for task, source, path, decision in rows}
+    assert set(served) == {"purchase", "churn", "cltv", "category"}
+    assert served["purchase"][0] == served["churn"][0] == "rf_logistic"
+    assert (served["cltv"][0], served["category"][0]) == ("run_rate", "top_category")
+    assert served["purchase"][1].endswith("purchase-rf_logistic.pkl")
+    assert served["category"][1] is None
+    assert "rf_logistic baseline serves" in served["purchase"][2]
+
+    def no_refit(*args, **kwargs):
+        raise AssertionError("scoring refitted a baseline")
+
+    monkeypatch.setattr(RecencyFrequencyLogistic, "fit", no_refit)
+    summary = score_and_write(con, TierThresholds())
+    assert summary.sources == {"churn": "rf_logistic", "purchase": "rf_logistic",
+                               "cltv": "run_rate"}  # fmt: skip
+    scores = con.execute(
+        "select score_source, purchase_probability, next_best_category from ml.customer_scores"
+    ).df()
+    assert set(scores["score_source"]) == {"churn:rf_logistic,purchase:rf_logistic,cltv:run_rate"}
+    assert scores["purchase_probability"].between(0, 1).all()
+    assert scores["purchase_probability"].nunique() > 10
+    con.close()
 
 
 def test_a_backtest_never_sees_labels_after_its_as_of_date(frame):
