@@ -117,7 +117,9 @@ def train(frame: pd.DataFrame, cltv_horizons: list[int]) -> dict[str, TaskResult
     results = dict(run.results)
     for h in cltv_horizons[1:]:
         [cltv] = [t for t in tasks(30, 90, h) if t.name == "cltv"]
-        result = results[f"cltv@{h}"] = train_task(frame, cltv, config)
+        result = results[f"cltv@{h}"] = train_task(
+            frame, cltv, config, run.prospect_rates, run.btyd_fits
+        )
         if result.model is not None:
             add_btyd_baseline(result, frame, run.prospect_rates, run.btyd_fits)
     return results

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.integration
 
 # The small store has 240 days of history: CLTV at 90 days, and few trees to stay fast.
 TRAINING = {"cltv_horizon_days": 90, "n_estimators": 40, "learning_rate": 0.15,
-            "max_train_snapshots": 6, "fit_btyd_baseline": False}  # fmt: skip
+            "max_train_snapshots": 6, "fit_btyd_baseline": False,
+            "btyd_features": False}  # fmt: skip
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ SMALL_SHOP_TRAINING = {
     "cltv_horizon_days": 30,
     "min_class_examples": 10,
     "fit_btyd_baseline": False,
+    "btyd_features": False,
 }
 
 if __name__ == "__main__":

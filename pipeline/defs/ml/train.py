@@ -43,6 +43,8 @@ class TrainingConfig(dg.Config):
     champion_tolerance: float = CHAMPION_TOLERANCE
     """A challenger may be this much (relative) worse than the champion and still replace it."""
     fit_btyd_baseline: bool = True
+    btyd_features: bool = RunConfig.btyd_features
+    """BG/NBD + Gamma-Gamma outputs (P(alive), expected orders) as LightGBM inputs."""
 
     def run_config(self) -> RunConfig:
         return RunConfig(
@@ -60,6 +62,7 @@ class TrainingConfig(dg.Config):
             max_train_snapshots=self.max_train_snapshots,
             min_class_examples=self.min_class_examples,
             fit_btyd=self.fit_btyd_baseline,
+            btyd_features=self.btyd_features,
         )
 
 

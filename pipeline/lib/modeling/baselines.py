@@ -9,6 +9,9 @@
 
 The BTYD models are fitted on one snapshot's history (frequency = repeat orders, recency =
 first→last order, T = first order→as-of, in days), which is all they need; they never see labels.
+A fit is also a feature maker for LightGBM (`Btyd.features`: P(alive), expected orders within
+each label horizon and the expected order value, from any snapshot's history), and pickles as
+its fitted parameters so a model carries it to scoring.
 """
 
 from __future__ import annotations
@@ -18,6 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
+
+from pipeline.lib.shared_values import LABEL_HORIZONS_DAYS
+
+BTYD_FEATURES = [
+    "btyd_p_alive",
+    *(f"btyd_orders_{h}d" for h in LABEL_HORIZONS_DAYS),
+    "btyd_order_value",
+]
 
 
 def _rf_inputs(frame: pd.DataFrame) -> np.ndarray:
@@ -136,6 +147,36 @@ class Btyd:
         prospects_spend = float(np.median(spend))
         out.loc[~frame["has_ordered"], "expected_revenue"] = prospect_rate * prospects_spend
         return out
+
+    def features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`BTYD_FEATURES` per row of `frame` (any snapshots): null for prospects."""
+        out = pd.DataFrame(np.nan, index=frame.index, columns=BTYD_FEATURES)
+        data = btyd_inputs(frame)
+        if data.empty:
+            return out
+        rows = data.index
+        out.loc[rows, "btyd_p_alive"] = _flat(self.bgnbd.expected_probability_alive(data=data))
+        for h in LABEL_HORIZONS_DAYS:
+            orders = self.bgnbd.expected_purchases(data=data, future_t=h)
+            out.loc[rows, f"btyd_orders_{h}d"] = _flat(orders)
+        spend = self.gamma_gamma.expected_customer_spend(data=data)
+        out.loc[rows, "btyd_order_value"] = _flat(spend)
+        return out
+
+    def __getstate__(self) -> dict:
+        # The fitted models hold compiled graphs that do not pickle; their fits do.
+        return {"bgnbd": self.bgnbd.idata, "gamma_gamma": self.gamma_gamma.idata,
+                "prospect_rates": self.prospect_rates}  # fmt: skip
+
+    def __setstate__(self, state: dict) -> None:
+        from pymc_marketing.clv import BetaGeoModel, GammaGammaModel
+
+        self.bgnbd = BetaGeoModel.load_from_idata(state["bgnbd"])
+        self.gamma_gamma = GammaGammaModel.load_from_idata(state["gamma_gamma"])
+        # Loading from a fit does not keep the model it builds; predictions need one.
+        self.bgnbd.build_model()
+        self.gamma_gamma.build_model()
+        self.prospect_rates = state["prospect_rates"]
 
 
 def _flat(values) -> np.ndarray:

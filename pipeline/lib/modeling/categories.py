@@ -7,6 +7,10 @@ share of the customer's items in the shop's best-selling category, and so on, th
 `category_share_other`. A shop with fewer categories leaves the higher slots empty; a shop
 without categories leaves them all empty and predicts no category.
 
+The next-category model boosts from each customer's own mix (`own_mix_log_prior`): what they
+have bought, smoothed toward the shop's mix of next orders, so it starts where "their usual
+category" stands and learns only what the validation weeks support beyond it.
+
 A model keeps the category list it was trained with (the levels of `top_category`), so scoring
 rebuilds the slots with that list even when the ranking has moved since: a slot always means the
 category the model learnt it as. A category the list does not name, e.g. one the shop started
@@ -104,3 +108,20 @@ def slot_names(frame: pd.DataFrame) -> dict[str, str]:
         return {}
     names = {f"category_share_{rank}": name for rank, name in enumerate(frame_categories(frame), 1)}
     return {**names, "category_share_other": "other categories"}
+
+
+# How many items' worth of the shop's mix smooths a customer's own mix: one, so a customer
+# with a single item leans on it, and one with many on their own.
+PRIOR_ITEMS = 1.0
+
+
+def own_mix_log_prior(frame: pd.DataFrame, shop_mix: np.ndarray) -> np.ndarray:
+    """Log-probabilities (rows × classes) of the next order's category from the customer's
+    own items per class, smoothed by `PRIOR_ITEMS` of the shop's mix (`shop_mix`, over the
+    same classes). `frame` is built for the model's categories (see `aligned`)."""
+    categories = frame_categories(frame)
+    slots = [f"category_share_{rank}" for rank in range(1, len(categories) + 1)]
+    shares = frame[[*slots, "category_share_other"]].fillna(0).to_numpy(dtype="float64")
+    items = frame["quantity_total"].fillna(0).to_numpy(dtype="float64")[:, None]
+    mix = shares * items + PRIOR_ITEMS * shop_mix[None, :]
+    return np.log(mix / mix.sum(axis=1, keepdims=True))

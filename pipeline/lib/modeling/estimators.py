@@ -9,9 +9,13 @@ Tasks (grain of training rows: one per customer × weekly snapshot, in the task'
   `other`, see `categories`), customers who ordered again.
 Early stopping watches several validation snapshots; classifiers are calibrated on them (Platt
 or isotonic) when fitting on some validation snapshots and judging on a held-out one says it
-lowers log loss. Regularisation is deliberately strong (small learning rate, large leaves, L2):
-a shop's dynamics drift between training and scoring weeks, and a model that memorises one
-stretch of history loses to recency/frequency baselines on the next. The expected next order
+lowers log loss, and CLTV's total is matched to theirs when that carries from snapshot to
+snapshot (`calibration`). Regularisation is deliberately strong (small learning rate, large
+leaves, L2), and a coarser variant is tried too, the validation snapshots picking: a shop's
+dynamics drift between training and scoring weeks, and a model that memorises one stretch of
+history loses to recency/frequency baselines on the next. Inputs include BG/NBD + Gamma-Gamma
+outputs (`model_inputs`). The next category is boosted from the customer's own mix of
+categories (`categories.own_mix_log_prior`). The expected next order
 date is not learnt: it comes from each customer's own gap history
 (`expected_days_to_next_order`).
 """
@@ -19,16 +23,23 @@ date is not learnt: it comes from each customer's own gap history
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss
+from scipy.special import softmax
 
-from pipeline.lib.modeling.categories import aligned, frame_categories, levels
+from pipeline.lib.modeling.baselines import Btyd
+
+# Calibrator is imported here too: models pickled before it moved name it in this module.
+from pipeline.lib.modeling.calibration import Calibrator, choose_calibrator, choose_total_scale
+from pipeline.lib.modeling.categories import (
+    aligned,
+    frame_categories,
+    levels,
+    own_mix_log_prior,
+)
 from pipeline.lib.modeling.model_inputs import MODEL_FEATURES, model_inputs
 
 
@@ -50,6 +61,34 @@ class ModelParams:
     lambda_l2: float = 10.0
     early_stopping_rounds: int = 40
     seed: int = 7
+    # The stronger regularisation also tried; the validation snapshots pick (`candidates`).
+    also_try_coarser: bool = True
+
+    def candidates(self) -> list[ModelParams]:
+        """These parameters and, unless switched off, a coarser variant (fewer, larger leaves
+        and more shrinkage): a shop with little signal or drifting dynamics needs the
+        smoother model, one with rich histories the finer one, and only the time-based
+        validation can tell which shop this is."""
+        if not self.also_try_coarser:
+            return [self]
+        coarser = replace(
+            self,
+            num_leaves=max(2, self.num_leaves // 2),
+            max_depth=max(1, self.max_depth - 1),
+            min_child_samples=self.min_child_samples * 4,
+            lambda_l2=self.lambda_l2 * 5,
+        )
+        return [self, coarser]
+
+    def for_multiclass(self) -> ModelParams:
+        """The next-category model's own: it grows one tree per class each round, each class
+        holds a fraction of the rows (so smaller leaves), and it starts from the customer's
+        own mix rather than from nothing (so a faster rate reaches its best in fewer rounds)."""
+        return replace(
+            self,
+            learning_rate=min(2 * self.learning_rate, 0.2),
+            min_child_samples=max(20, self.min_child_samples // 4),
+        )
 
     def lgb_params(self, objective: str, **extra) -> dict:
         return {
@@ -98,60 +137,6 @@ def tasks(purchase_horizon: int, churn_horizon: int, cltv_horizon: int) -> list[
 
 
 @dataclass
-class Calibrator:
-    """Maps a classifier's raw probability to a calibrated one."""
-
-    method: str  # none / platt / isotonic
-    model: object = None
-
-    def __call__(self, p: np.ndarray) -> np.ndarray:
-        if self.method == "platt":
-            return self.model.predict_proba(_logit(p)[:, None])[:, 1]
-        if self.method == "isotonic":
-            return self.model.predict(p)
-        return p
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
-def _fit_calibrator(method: str, p: np.ndarray, y: np.ndarray) -> Calibrator:
-    if method == "platt":
-        return Calibrator(method, LogisticRegression().fit(_logit(p)[:, None], y))
-    if method == "isotonic":
-        iso = IsotonicRegression(y_min=1e-4, y_max=1 - 1e-4, out_of_bounds="clip")
-        return Calibrator(method, iso.fit(p, y))
-    return Calibrator("none")
-
-
-def choose_calibrator(
-    p: np.ndarray, y: np.ndarray, seed: int, snapshots: np.ndarray | None = None
-) -> tuple[Calibrator, dict]:
-    """The calibration with the lowest cross-fitted log loss on the validation rows: fitted on
-    the other validation snapshots and judged on each held-out one (calibration must carry to
-    a later week), or two random folds when there is one snapshot. Fitting and judging on the
-    same rows would always favour isotonic."""
-    if snapshots is not None and len(np.unique(snapshots)) >= 2:
-        folds = np.unique(snapshots, return_inverse=True)[1]
-    else:
-        folds = np.random.default_rng(seed).integers(0, 2, len(y))
-    losses = {}
-    for method in ("none", "platt", "isotonic"):
-        calibrated = np.empty(len(y))
-        for k in np.unique(folds):
-            fit_rows, out_rows = folds != k, folds == k
-            if len(np.unique(y[fit_rows])) < 2:
-                calibrated[out_rows] = p[out_rows]
-                continue
-            calibrated[out_rows] = _fit_calibrator(method, p[fit_rows], y[fit_rows])(p[out_rows])
-        losses[method] = float(log_loss(y, np.clip(calibrated, 1e-6, 1 - 1e-6), labels=[0, 1]))
-    best = min(losses, key=losses.get)
-    return _fit_calibrator(best, p, y), losses
-
-
-@dataclass
 class TrainedModel:
     """A fitted task model: boosters, calibration and what it was trained on."""
 
@@ -164,6 +149,10 @@ class TrainedModel:
     calibration_losses: dict = field(default_factory=dict)
     features: list[str] = field(default_factory=lambda: list(MODEL_FEATURES))
     categories: tuple[str, ...] = ()  # the shop's ranked categories it was trained with
+    btyd: Btyd | None = None  # the fit behind its BTYD features (None: they were null)
+    params: ModelParams | None = None  # the candidate the validation snapshots picked
+    shop_mix: np.ndarray | None = None  # next-category: the classes' shares, for the prior
+    total_scale: float = 1.0  # amounts: the factor that matches the validation weeks' total
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -172,18 +161,25 @@ class TrainedModel:
 
     def inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The model inputs of `frame`, its category slots meaning what they meant in training."""
-        return model_inputs(aligned(frame, self.categories))
+        inputs = model_inputs(aligned(frame, self.categories), self.btyd)
+        return inputs[self.features]  # a model saved before a feature was added lacks it
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability (binary), expected amount (amount) or class probabilities (multiclass)."""
+        if self.shop_mix is not None:  # boosted from the customer's own mix
+            frame = aligned(frame, self.categories)
+            raw = self.booster.predict(self.inputs(frame), raw_score=True)
+            return softmax(raw + own_mix_log_prior(frame, self.shop_mix), axis=1)
         raw = self.booster.predict(self.inputs(frame))
+        if self.kind == "amount":
+            return raw * self.total_scale
         return self.calibrator(raw) if self.kind == "binary" else raw
 
     def predict_interval(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """p10 and p90 of the amount (ordered, never negative)."""
         x = self.inputs(frame)
-        low = np.maximum(self.quantiles["p10"].predict(x), 0)
-        high = np.maximum(self.quantiles["p90"].predict(x), 0)
+        low = np.maximum(self.quantiles["p10"].predict(x), 0) * self.total_scale
+        high = np.maximum(self.quantiles["p90"].predict(x), 0) * self.total_scale
         return np.minimum(low, high), np.maximum(low, high)
 
     def contributions(self, inputs: pd.DataFrame) -> np.ndarray:
@@ -197,35 +193,63 @@ class TrainedModel:
 
 
 def fit_model(
-    task: Task, train: pd.DataFrame, valid: pd.DataFrame, params: ModelParams
+    task: Task,
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    params: ModelParams,
+    btyd: Btyd | None = None,
 ) -> TrainedModel:
-    """LightGBM with early stopping on the validation snapshot, then calibration/quantiles."""
+    """LightGBM with early stopping on the validation snapshots, then calibration/quantiles;
+    `btyd` (fitted on history before the validation labels) makes the BTYD features."""
     categories = frame_categories(train)
     objective, extra = {
         "binary": ("binary", {}),
         "amount": ("tweedie", {"tweedie_variance_power": 1.3}),
         "multiclass": ("multiclass", {"num_class": len(levels(categories))}),
     }[task.kind]
-    booster = _boost(params.lgb_params(objective, **extra), task, train, valid, params)
-    model = TrainedModel(task.name, task.kind, task.horizon, booster, categories=categories)
+    data = (model_inputs(train, btyd), task.target(train), model_inputs(valid, btyd),
+            task.target(valid), None, None)  # fmt: skip
+    shop_mix = None
+    if task.kind == "multiclass":
+        # Laplace-smoothed so a class no training row had still gets a little mass.
+        counts = np.bincount(data[1], minlength=len(levels(categories))) + 1.0
+        shop_mix = counts / counts.sum()
+        data = (*data[:4], own_mix_log_prior(train, shop_mix), own_mix_log_prior(valid, shop_mix))
+    boosters = [_boost(p.lgb_params(objective, **extra), data, p) for p in params.candidates()]
+    # Each early-stopped on the validation snapshots: keep the one that scores them best.
+    booster = min(boosters, key=_validation_loss)
+    params = params.candidates()[boosters.index(booster)]
+    model = TrainedModel(
+        task.name, task.kind, task.horizon, booster, categories=categories, btyd=btyd,
+        params=params, shop_mix=shop_mix,
+    )  # fmt: skip
     if task.kind == "binary":
-        y_valid = task.target(valid)
-        raw = booster.predict(model_inputs(valid))
+        raw = booster.predict(data[2])
         model.calibrator, model.calibration_losses = choose_calibrator(
-            raw, y_valid, params.seed, valid["as_of_date"].to_numpy()
+            raw, data[3], params.seed, valid["as_of_date"].to_numpy()
         )
     if task.kind == "amount":
+        model.total_scale = choose_total_scale(
+            booster.predict(data[2]), data[3], valid["as_of_date"].to_numpy()
+        )
         for name, alpha in (("p10", 0.1), ("p90", 0.9)):
             quantile = params.lgb_params("quantile", alpha=alpha)
-            model.quantiles[name] = _boost(quantile, task, train, valid, params)
+            model.quantiles[name] = _boost(quantile, data, params)
     return model
 
 
-def _boost(
-    lgb_params: dict, task: Task, train: pd.DataFrame, valid: pd.DataFrame, params: ModelParams
-) -> lgb.Booster:
-    train_set = lgb.Dataset(model_inputs(train), task.target(train), free_raw_data=True)
-    valid_set = lgb.Dataset(model_inputs(valid), task.target(valid), reference=train_set)
+def _validation_loss(booster: lgb.Booster) -> float:
+    """The booster's best validation score on its objective's own metric (lower is better)."""
+    [scores] = booster.best_score.values()
+    return float(next(iter(scores.values())))
+
+
+def _boost(lgb_params: dict, data: tuple, params: ModelParams) -> lgb.Booster:
+    """`data` is (train inputs, train target, validation inputs, validation target, train
+    initial scores, validation initial scores); initial scores None to start from zero."""
+    x_train, y_train, x_valid, y_valid, init_train, init_valid = data
+    train_set = lgb.Dataset(x_train, y_train, init_score=init_train, free_raw_data=True)
+    valid_set = lgb.Dataset(x_valid, y_valid, init_score=init_valid, reference=train_set)
     return lgb.train(
         lgb_params,
         train_set,

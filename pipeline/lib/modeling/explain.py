@@ -18,6 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from pipeline.lib.modeling.baselines import BTYD_FEATURES
 from pipeline.lib.modeling.categories import slot_names
 
 _n = lambda v: f"{v:.0f}"  # noqa: E731
@@ -66,6 +67,11 @@ PHRASES: dict[str, tuple[str, Callable[[float], str]]] = {
     "orders_per_year": ("orders about {} times a year", lambda v: f"{v:.1f}"),
     "quiet_share_of_tenure": ("quiet for {} of their time as a customer", _pct),
     "recent_pace_vs_year": ("ordering at {}× their usual pace lately", lambda v: f"{v:.1f}"),
+    "btyd_p_alive": ("{} likely still an active customer", _pct),
+    "btyd_orders_30d": ("about {} orders expected in 30 days", lambda v: f"{v:.1f}"),
+    "btyd_orders_90d": ("about {} orders expected in 90 days", lambda v: f"{v:.1f}"),
+    "btyd_orders_365d": ("about {} orders expected in a year", lambda v: f"{v:.1f}"),
+    "btyd_order_value": ("expected to spend about {} an order", _money),
 }
 # Days-since features phrased as the date they count from, when the as-of date is known.
 DATE_PHRASES: dict[str, str] = {
@@ -85,6 +91,7 @@ _NULL_PHRASES = {
     "orders_per_year": "has never ordered",
     "quiet_share_of_tenure": "has never ordered",
     "recent_pace_vs_year": "no order in the last year",
+    **{feature: "has never ordered" for feature in BTYD_FEATURES},
 }
 
 

@@ -54,7 +54,8 @@ class RunConfig:
     # Early stopping and calibration need a steady estimate, not every validation row.
     max_validation_rows: int = 200_000
     min_class_examples: int = 100
-    fit_btyd: bool = True
+    fit_btyd: bool = True  # the BG/NBD + Gamma-Gamma baseline
+    btyd_features: bool = True  # BG/NBD + Gamma-Gamma outputs as LightGBM inputs
 
     def __post_init__(self) -> None:
         for horizon in (self.purchase_horizon, self.churn_horizon, self.cltv_horizon):
@@ -103,7 +104,27 @@ def _sample(rows: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
     return rows if len(rows) <= limit else rows.sample(limit, random_state=seed).sort_index()
 
 
-def train_task(frame: pd.DataFrame, task: Task, config: RunConfig) -> TaskResult:
+def fitted_btyd(frame: pd.DataFrame, day: pd.Timestamp, rates: dict, fits: dict) -> Btyd | None:
+    """BG/NBD + Gamma-Gamma fitted on the history as of `day` (cached in `fits` by date), or
+    None when the shop has too few repeat buyers for one."""
+    if day not in fits:
+        try:
+            fits[day] = Btyd.fit(frame.loc[frame["as_of_date"] == day], rates)
+        except ValueError:
+            fits[day] = None
+    return fits[day]
+
+
+def train_task(
+    frame: pd.DataFrame,
+    task: Task,
+    config: RunConfig,
+    prospect_rates: dict[int, float] | None = None,
+    btyd_fits: dict | None = None,
+) -> TaskResult:
+    """Split, fit and judge one task. The BTYD features come from a fit on the latest training
+    snapshot's history (`btyd_fits` caches fits by date across tasks), so neither validation
+    nor test outcomes shape them."""
     result = TaskResult(task)
     if task.kind == "multiclass" and not frame_categories(frame):
         result.fallback_reason = "the shop's order data names no product categories"
@@ -147,7 +168,12 @@ def train_task(frame: pd.DataFrame, task: Task, config: RunConfig) -> TaskResult
         )
         return result
     began = time.perf_counter()
-    result.model = fit_model(task, train, valid, config.params)
+    btyd = None
+    if config.btyd_features:
+        fits = {} if btyd_fits is None else btyd_fits
+        btyd = fitted_btyd(frame, split.train[-1], prospect_rates or {}, fits)
+    params = config.params.for_multiclass() if task.kind == "multiclass" else config.params
+    result.model = fit_model(task, train, valid, params, btyd)
     result.seconds = time.perf_counter() - began
     result.train_rows = len(train)
     result.test = _evaluate(result, train, test)
@@ -208,10 +234,11 @@ def add_btyd_baseline(
     test = subset(frame, result.split.tests, task.label, task.population(frame))
     predicted = pd.Series(np.nan, index=test.index)
     for day in result.split.tests:
-        if day not in fits:
-            fits[day] = Btyd.fit(frame.loc[frame["as_of_date"] == day], rates)
+        fit = fitted_btyd(frame, day, rates, fits)
+        if fit is None:
+            return  # too few repeat buyers on a test snapshot: no BTYD baseline to judge
         rows = test.loc[test["as_of_date"] == day]
-        predicted.loc[rows.index] = fits[day].predict(rows, task.horizon)[column]
+        predicted.loc[rows.index] = fit.predict(rows, task.horizon)[column]
     result.test["btyd"] = predicted.to_numpy()
     actual = task.target(test)
     score = amount_metrics if task.kind == "amount" else classification_metrics
@@ -224,7 +251,7 @@ def train_all(frame: pd.DataFrame, config: RunConfig) -> TrainingRun:
     rates = prospect_rates(frame, horizons)
     run = TrainingRun({}, typical_gap(frame), rates)
     for task in tasks(config.purchase_horizon, config.churn_horizon, config.cltv_horizon):
-        result = run.results[task.name] = train_task(frame, task, config)
+        result = run.results[task.name] = train_task(frame, task, config, rates, run.btyd_fits)
         if result.model is not None and config.fit_btyd and task.kind != "multiclass":
             add_btyd_baseline(result, frame, rates, run.btyd_fits)
     # Judged where the next order is known: customers who ordered again within the observed

@@ -10,6 +10,7 @@ from pipeline.lib.modeling.categories import (
     add_category_features,
     aligned,
     frame_categories,
+    own_mix_log_prior,
     slot_names,
 )
 from pipeline.lib.modeling.explain import top_reasons
@@ -66,3 +67,14 @@ def test_reasons_name_the_category_a_slot_holds():
     contributions = np.array([[0.5], [0.0], [0.0], [0.0]])
     reasons = top_reasons(contributions, frame, ["category_share_1"])
     assert reasons[0] == ["60% of items bought were shoes"]
+
+
+def test_the_next_category_prior_is_the_customers_own_mix_smoothed_by_the_shops():
+    frame = add_category_features(_customers(), ("shoes", "bags", "hats"))
+    shop_mix = np.array([0.1, 0.5, 0.2, 0.2])  # shoes, bags, hats, other
+    prior = np.exp(own_mix_log_prior(frame, shop_mix))
+    assert np.allclose(prior.sum(axis=1), 1)
+    assert prior[0].argmax() == 0  # six of ten items were shoes
+    assert np.isclose(prior[0, 0], (6 + 0.1) / 11)
+    assert prior[1].argmax() == 3  # scarves count as other
+    assert np.allclose(prior[2], shop_mix)  # no items: the shop's mix

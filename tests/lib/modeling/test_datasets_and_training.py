@@ -1,9 +1,13 @@
 """Time splits, LightGBM tasks against their baselines, and the small-shop fallbacks."""
 
+import dataclasses
+import pickle
+
+import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.lib.modeling.baselines import Btyd
+from pipeline.lib.modeling.baselines import BTYD_FEATURES, Btyd
 from pipeline.lib.modeling.datasets import check_horizon, labelled_snapshots, prepare, time_split
 from pipeline.lib.modeling.estimators import expected_days_to_next_order, tasks
 from pipeline.lib.modeling.training_run import RunConfig, train_task
@@ -77,13 +81,24 @@ def test_cltv_ranks_better_than_run_rate_and_has_an_ordered_range(run):
     assert 0.4 < result.metrics["p10_p90_coverage"] <= 1
 
 
-def test_next_category_beats_their_usual_category(run):
+def test_next_category_beats_their_usual_category(run, frame):
     result = run.results["category"]
     assert result.metrics["accuracy"] > result.baseline_metrics["top_category"]["accuracy"]
+    probabilities = result.model.predict(frame.iloc[:50])
+    assert probabilities.shape == (50, len(result.model.classes))
+    assert np.allclose(probabilities.sum(axis=1), 1)
+
+
+def test_a_coarser_variant_is_a_candidate_unless_switched_off():
+    both = dataclasses.replace(FAST, also_try_coarser=True).candidates()
+    assert len(both) == 2 and both[1].min_child_samples > both[0].min_child_samples
+    assert both[1].num_leaves < both[0].num_leaves
+    assert FAST.candidates() == [FAST]
 
 
 def test_short_history_and_rare_classes_fall_back(frame):
-    config = RunConfig(params=FAST, fit_btyd=False)  # cltv: 365 days > 40 weeks of history
+    # cltv: 365 days > 40 weeks of history
+    config = RunConfig(params=FAST, fit_btyd=False, btyd_features=False)
     cltv = next(t for t in tasks(30, 90, 365) if t.name == "cltv")
     short = train_task(frame, cltv, config)
     assert short.model is None
@@ -107,9 +122,15 @@ def test_expected_next_order_comes_from_the_gap_history():
     assert pd.isna(days.iloc[3])
 
 
-def test_btyd_baseline_fits_a_snapshot_and_gives_probabilities(frame):
+@pytest.fixture(scope="module")
+def btyd_fit(frame):
+    """One BG/NBD + Gamma-Gamma fit (each costs seconds), on the latest snapshot."""
+    return Btyd.fit(frame.loc[frame["as_of_date"] == frame["as_of_date"].max()], {30: 0.1})
+
+
+def test_btyd_baseline_fits_a_snapshot_and_gives_probabilities(frame, btyd_fit):
     snapshot = frame.loc[frame["as_of_date"] == frame["as_of_date"].max()]
-    predicted = Btyd.fit(snapshot, {30: 0.1}).predict(snapshot, 30)
+    predicted = btyd_fit.predict(snapshot, 30)
     buyers = snapshot["has_ordered"]
     assert predicted.loc[buyers, "p_order"].between(0, 1).all()
     assert predicted.loc[~buyers, "p_order"].eq(0.1).all()
@@ -120,3 +141,24 @@ def test_btyd_baseline_fits_a_snapshot_and_gives_probabilities(frame):
     assert (
         predicted.loc[recent, "p_order"].mean() > predicted.loc[buyers & ~recent, "p_order"].mean()
     )
+
+
+def test_btyd_outputs_are_model_inputs_the_model_carries_to_scoring(frame, btyd_fit):
+    [purchase] = [t for t in tasks(30, 90, 90) if t.name == "purchase"]
+    params = dataclasses.replace(FAST, also_try_coarser=True)
+    config = RunConfig(params=params, max_train_snapshots=8, fit_btyd=False)
+    split = time_split(labelled_snapshots(frame, purchase.label), 30, max_train_snapshots=8)
+    # The run fits BTYD on the latest training snapshot's history; the cache hands it this fit.
+    result = train_task(frame, purchase, config, {}, {split.train[-1]: btyd_fit})
+    model = result.model
+    assert model.btyd is btyd_fit and set(BTYD_FEATURES) <= set(model.features)
+    assert model.params in params.candidates()  # the validation snapshots picked one
+    snapshot = frame.loc[frame["as_of_date"] == frame["as_of_date"].max()]
+    inputs = model.inputs(snapshot)
+    buyers = snapshot["has_ordered"].to_numpy()
+    assert inputs.loc[buyers, BTYD_FEATURES].notna().all().all()
+    assert inputs.loc[~buyers, BTYD_FEATURES].isna().all().all()
+    assert inputs["btyd_p_alive"].dropna().between(0, 1).all()
+    assert model.importance()[BTYD_FEATURES].sum() > 0
+    restored = pickle.loads(pickle.dumps(model))
+    assert np.allclose(restored.predict(snapshot), model.predict(snapshot))

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.lib.modeling.calibration import choose_total_scale
 from pipeline.lib.modeling.evaluate import (
     amount_metrics,
     classification_metrics,
@@ -98,3 +99,13 @@ def test_days_since_reasons_read_as_the_date_and_stay_the_same_a_day_later():
     assert today[0] == ["last order on 2026-02-27", "2 orders so far"]
     assert today[1] == ["has never ordered", "0 orders so far"]
     assert reasons("2026-12-07", [283.0, np.nan]) == today
+
+
+def test_the_total_is_matched_to_the_validation_weeks_only_when_that_carries():
+    snapshots = np.repeat(np.arange(4), 100)
+    predicted = np.full(400, 10.0)
+    under = np.full(400, 12.5)  # every week 25% above the model
+    assert np.isclose(choose_total_scale(predicted, under, snapshots), 1.25)
+    swinging = np.repeat([5.0, 15.0, 5.0, 15.0], 100)  # no level that carries to another week
+    assert choose_total_scale(predicted, swinging, snapshots) == 1.0
+    assert choose_total_scale(predicted, under, np.zeros(400)) == 1.0  # one week: no check
