@@ -45,7 +45,7 @@ def test_backtest_writes_its_evaluation(tmp_path, small_store_view, capsys):
     # 30 days after AS_OF are in the CSV: purchase propensity is judged on every customer.
     purchase = tasks["purchase"]
     assert purchase["evaluated"]
-    assert purchase["scored_by"] in {"lightgbm", "btyd", "rules"}
+    assert purchase["scored_by"] in {"lightgbm", "rf_logistic", "btyd", "rules"}
     scores = purchase["metrics"]["scores"]
     assert scores["n"] == evaluation["customers_scored"]
     assert 0.5 < scores["roc_auc"] <= 1
