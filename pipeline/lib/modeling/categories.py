@@ -8,8 +8,9 @@ share of the customer's items in the shop's best-selling category, and so on, th
 without categories leaves them all empty and predicts no category.
 
 The next-category model boosts from each customer's own mix (`own_mix_log_prior`): what they
-have bought, smoothed toward the shop's mix of next orders, so it starts where "their usual
-category" stands and learns only what the validation weeks support beyond it.
+have bought, their top category first, smoothed toward the shop's mix of next orders, so it
+starts where "their usual category" stands and learns only what the validation weeks support
+beyond it.
 
 A model keeps the category list it was trained with (the levels of `top_category`), so scoring
 rebuilds the slots with that list even when the ranking has moved since: a slot always means the
@@ -124,4 +125,10 @@ def own_mix_log_prior(frame: pd.DataFrame, shop_mix: np.ndarray) -> np.ndarray:
     shares = frame[[*slots, "category_share_other"]].fillna(0).to_numpy(dtype="float64")
     items = frame["quantity_total"].fillna(0).to_numpy(dtype="float64")[:, None]
     mix = shares * items + PRIOR_ITEMS * shop_mix[None, :]
+    # One more item of their top category: ties among their own categories, which the shop's
+    # mix (less than one item in all) would otherwise break, go to it, so the prior's pick is
+    # exactly "their top category".
+    top = frame["top_category"].cat.codes.to_numpy()
+    has_top = top >= 0
+    mix[np.flatnonzero(has_top), top[has_top]] += PRIOR_ITEMS
     return np.log(mix / mix.sum(axis=1, keepdims=True))

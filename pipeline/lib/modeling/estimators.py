@@ -152,6 +152,7 @@ class TrainedModel:
     btyd: Btyd | None = None  # the fit behind its BTYD features (None: they were null)
     params: ModelParams | None = None  # the candidate the validation snapshots picked
     shop_mix: np.ndarray | None = None  # next-category: the classes' shares, for the prior
+    mix_only: bool = False  # next-category: the trees did not beat the prior on validation
     total_scale: float = 1.0  # amounts: the factor that matches the validation weeks' total
 
     @property
@@ -168,8 +169,11 @@ class TrainedModel:
         """Probability (binary), expected amount (amount) or class probabilities (multiclass)."""
         if self.shop_mix is not None:  # boosted from the customer's own mix
             frame = aligned(frame, self.categories)
+            prior = own_mix_log_prior(frame, self.shop_mix)
+            if self.mix_only:
+                return softmax(prior, axis=1)
             raw = self.booster.predict(self.inputs(frame), raw_score=True)
-            return softmax(raw + own_mix_log_prior(frame, self.shop_mix), axis=1)
+            return softmax(raw + prior, axis=1)
         raw = self.booster.predict(self.inputs(frame))
         if self.kind == "amount":
             return raw * self.total_scale
@@ -205,8 +209,11 @@ def fit_model(
     objective, extra = {
         "binary": ("binary", {}),
         "amount": ("tweedie", {"tweedie_variance_power": 1.3}),
-        "multiclass": ("multiclass", {"num_class": len(levels(categories))}),
-    }[task.kind]
+        # Stopped on the error rate: the category is judged on accuracy, and the log loss
+        # keeps improving on probabilities long after the top pick stops getting better.
+        "multiclass": ("multiclass", {"num_class": len(levels(categories)),
+                                      "metric": "multi_error"}),
+    }[task.kind]  # fmt: skip
     data = (model_inputs(train, btyd), task.target(train), model_inputs(valid, btyd),
             task.target(valid), None, None)  # fmt: skip
     shop_mix = None
@@ -215,7 +222,10 @@ def fit_model(
         counts = np.bincount(data[1], minlength=len(levels(categories))) + 1.0
         shop_mix = counts / counts.sum()
         data = (*data[:4], own_mix_log_prior(train, shop_mix), own_mix_log_prior(valid, shop_mix))
-    boosters = [_boost(p.lgb_params(objective, **extra), data, p) for p in params.candidates()]
+    stop_data, judge = data, None
+    if task.kind == "multiclass":
+        stop_data, judge = _hold_out_latest_week(data, valid["as_of_date"].to_numpy())
+    boosters = [_boost(p.lgb_params(objective, **extra), stop_data, p) for p in params.candidates()]
     # Each early-stopped on the validation snapshots: keep the one that scores them best.
     booster = min(boosters, key=_validation_loss)
     params = params.candidates()[boosters.index(booster)]
@@ -223,6 +233,8 @@ def fit_model(
         task.name, task.kind, task.horizon, booster, categories=categories, btyd=btyd,
         params=params, shop_mix=shop_mix,
     )  # fmt: skip
+    if task.kind == "multiclass":
+        model.mix_only = not _trees_beat_the_prior(booster, *judge)
     if task.kind == "binary":
         raw = booster.predict(data[2])
         model.calibrator, model.calibration_losses = choose_calibrator(
@@ -236,6 +248,34 @@ def fit_model(
             quantile = params.lgb_params("quantile", alpha=alpha)
             model.quantiles[name] = _boost(quantile, data, params)
     return model
+
+
+def _hold_out_latest_week(data: tuple, days: np.ndarray) -> tuple[tuple, tuple]:
+    """(`data` early-stopping on every validation week but the latest, (inputs, target,
+    initial scores) of the latest): early stopping flatters the weeks it watched, so the
+    trees are judged against the prior on one it did not (all of them when there is one)."""
+    x_train, y_train, x_valid, y_valid, init_train, init_valid = data
+    latest = days == days.max()
+    judge = (x_valid[latest], y_valid[latest], init_valid[latest])
+    if latest.all():
+        return data, judge
+    earlier = ~latest
+    stop = (x_train, y_train, x_valid[earlier], y_valid[earlier], init_train, init_valid[earlier])
+    return stop, judge
+
+
+def _trees_beat_the_prior(
+    booster: lgb.Booster, x: pd.DataFrame, y: np.ndarray, prior: np.ndarray
+) -> bool:
+    """Whether the boosted picks beat the prior's on rows early stopping did not watch, by
+    more than chance: of the rows where exactly one is right, the trees must win more than one
+    standard deviation (a sign test) above half. Otherwise the model is the customer's own
+    mix (a few hundred next orders cannot tell a small gain from noise)."""
+    boosted_right = (booster.predict(x, raw_score=True) + prior).argmax(axis=1) == y
+    prior_right = prior.argmax(axis=1) == y
+    wins = int((boosted_right & ~prior_right).sum())
+    losses = int((prior_right & ~boosted_right).sum())
+    return wins - losses > np.sqrt(wins + losses)
 
 
 def _validation_loss(booster: lgb.Booster) -> float:

@@ -75,6 +75,6 @@ def test_the_next_category_prior_is_the_customers_own_mix_smoothed_by_the_shops(
     prior = np.exp(own_mix_log_prior(frame, shop_mix))
     assert np.allclose(prior.sum(axis=1), 1)
     assert prior[0].argmax() == 0  # six of ten items were shoes
-    assert np.isclose(prior[0, 0], (6 + 0.1) / 11)
+    assert np.isclose(prior[0, 0], (6 + 1 + 0.1) / 12)  # their top category counts once more
     assert prior[1].argmax() == 3  # scarves count as other
     assert np.allclose(prior[2], shop_mix)  # no items: the shop's mix
