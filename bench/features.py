@@ -73,9 +73,11 @@ def scale_out(source: Path, target: Path, replicas: int) -> dict[str, int]:
     return counts
 
 
-def dbt_timings(warehouse: Path, work: Path, *args: str) -> dict[str, float]:
-    """Seconds per model of one dbt invocation on `warehouse`."""
-    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DO_NOT_TRACK": "1"}
+def dbt_timings(
+    warehouse: Path, work: Path, *args: str, env: dict[str, str] | None = None
+) -> dict[str, float]:
+    """Seconds per model of one dbt invocation on `warehouse` (`env`: extra environment)."""
+    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DO_NOT_TRACK": "1", **(env or {})}
     command = [
         str(Path(sys.executable).parent / "dbt"), *args,
         "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
@@ -110,9 +112,8 @@ def measure_features(source: Path, data_dir: Path, replicas: int) -> None:
     print(f"  full dbt run {total:.0f}s; slowest models:")
     for model, seconds in sorted(full.items(), key=lambda item: -item[1])[:6]:
         print(f"    {model:<36} {seconds:>7.1f}s")
-    day = {"as_of_from": str(last), "as_of_to": str(last)}
+    day = {"FORESIGHT_AS_OF_FROM": str(last), "FORESIGHT_AS_OF_TO": str(last)}
     daily = dbt_timings(
-        warehouse, data_dir / "dbt-daily", "run", "--select", "customer_features",
-        "--vars", json.dumps(day),
-    )  # fmt: skip
+        warehouse, data_dir / "dbt-daily", "run", "--select", "customer_features", env=day
+    )
     print(f"  daily customer_features run (one as-of date) {daily['customer_features']:.1f}s")

@@ -184,6 +184,26 @@ def test_history_records_entries_and_exits_and_a_rebuild_changes_nothing(built):
     assert mismatched == 0
 
 
+def test_history_may_keep_a_closed_membership_of_a_customer_id_that_is_gone(built, tmp_path):
+    """Two identities found to be one person continue under one id: the other id's closed
+    memberships stay history; an open membership of an unknown id is still an error."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(built["warehouse"], warehouse)
+    with connect(warehouse) as con:
+        for customer_id, exited_at in (("merged-away", LATEST), ("never-a-customer", None)):
+            con.execute(
+                "insert into marts.segment_history"
+                " select ?, segment, segment_family, entered_at, ?"
+                " from marts.segment_history limit 1",
+                [customer_id, exited_at],
+            )
+    results = dbt(
+        warehouse, tmp_path, "test", "--select", "segment_history,test_name:relationships",
+        expect_success=False,
+    )  # fmt: skip
+    assert [(r["status"], r["failures"]) for r in results] == [("fail", 1)]
+
+
 def test_measurement_marts_cover_segments_with_exposure(built):
     warehouse = built["warehouse"]
     ((kpi_rows, segments, windows),) = _rows(

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from pipeline.defs.partitions import partition_range_tags
-from pipeline.defs.transform.dbt import as_of_window_vars, dbt_model_assets, dbt_resource
+from pipeline.defs.transform.dbt import as_of_window_env, dbt_model_assets, dbt_resource
 from pipeline.lib.ingest.warehouse import connect
 from tests.dbt.dbt_helpers import dbt_build
 from tests.defs.ingest_helpers import HISTORY, resources
@@ -89,10 +89,10 @@ def test_dbt_tables_carry_row_counts_and_column_types(built):
 
 def test_a_partition_maps_to_the_as_of_date_after_its_day():
     history_start = datetime(2024, 1, 1)
-    day = as_of_window_vars(datetime(2024, 5, 1), datetime(2024, 5, 2), history_start)
-    assert day == {"as_of_from": "2024-05-02", "as_of_to": "2024-05-02"}
-    first = as_of_window_vars(history_start, datetime(2024, 1, 2), history_start)
-    assert first == {"as_of_to": "2024-01-02"}  # and every as-of date before it
+    day = as_of_window_env(datetime(2024, 5, 1), datetime(2024, 5, 2), history_start)
+    assert day == {"FORESIGHT_AS_OF_FROM": "2024-05-02", "FORESIGHT_AS_OF_TO": "2024-05-02"}
+    first = as_of_window_env(history_start, datetime(2024, 1, 2), history_start)
+    assert first == {"FORESIGHT_AS_OF_TO": "2024-01-02"}  # and every as-of date before it
 
 
 def test_backfill_after_a_data_fix_equals_a_fresh_build(built):

@@ -10,14 +10,19 @@ is a `BaseException`, as kill -9 is: nothing in the product may catch and carry 
 from __future__ import annotations
 
 import random
+import signal
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import duckdb
 
 from pipeline.lib.sync import BlastRadiusPolicy, SyncLedger, sync
 from pipeline.lib.sync.records import DesiredContact, Member, Outcome, PropertyWrite
 
+ROOT = Path(__file__).resolve().parents[2]
 MODES = ("before", "after", "partial")
 # The matrix is about crashes: day 2 moves more people than a live sync may without review.
 REVIEWED = BlastRadiusPolicy(allow_large_change=True)
@@ -171,3 +176,16 @@ class CrashingConnection:
 
     def __getattr__(self, name):
         return getattr(self._con, name)
+
+
+def kill_when_it_prints(script: str, *args: str, line: str) -> None:
+    """Run `script` (Python source) in a new process with `args`; kill -9 it as soon as it
+    prints `line` (e.g. from inside an open transaction), and wait until it is gone."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        assert process.stdout.readline().strip() == line
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()

@@ -4,16 +4,11 @@ what an uninterrupted load gives."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-from pathlib import Path
-
 from pipeline.lib.ingest.raw_records import RAW_TABLES
 from pipeline.lib.ingest.warehouse import connect, load_records
+from tests.faults.crash_harness import kill_when_it_prints
 from tests.faults.test_crash_points import orders, warehouse
 
-ROOT = Path(__file__).resolve().parents[2]
 LOADER = """
 import sys, time
 from pipeline.lib.ingest.raw_records import RAW_TABLES
@@ -35,14 +30,7 @@ with connect(sys.argv[1]) as con:
 
 def test_a_warehouse_killed_mid_load_reopens_and_the_rerun_converges(tmp_path):
     path = tmp_path / "warehouse.duckdb"
-    loader = subprocess.Popen(
-        [sys.executable, "-c", LOADER, str(path)], stdout=subprocess.PIPE, text=True, cwd=ROOT
-    )
-    try:
-        assert loader.stdout.readline().strip() == "mid-transaction"
-    finally:
-        loader.send_signal(signal.SIGKILL)
-        loader.wait()
+    kill_when_it_prints(LOADER, str(path), line="mid-transaction")
     spec = RAW_TABLES["shopify", "orders"]
     with connect(path) as con:
         (kept,) = con.execute("select count(*) from raw_shopify.orders").fetchone()

@@ -6,11 +6,7 @@ rows, one per (customer, as_of_date)."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from datetime import date, datetime
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -19,9 +15,8 @@ import pytest
 
 from pipeline.lib.ingest.warehouse import connect
 from pipeline.lib.modeling.scoring import SCORES, write_scores
-from tests.faults.crash_harness import Crash, CrashingConnection
+from tests.faults.crash_harness import Crash, CrashingConnection, kill_when_it_prints
 
-ROOT = Path(__file__).resolve().parents[2]
 DAY1, DAY2 = date(2024, 6, 1), date(2024, 6, 2)
 TIERS = np.array(["low", "medium", "high"])
 
@@ -121,14 +116,7 @@ with connect(sys.argv[1]) as con:
 
 def test_a_score_write_killed_before_commit_keeps_the_old_day_and_the_rerun_converges(tmp_path):
     path = tmp_path / "warehouse.duckdb"
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True, cwd=ROOT
-    )
-    try:
-        assert writer.stdout.readline().strip() == "rows replaced, not committed"
-    finally:
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
+    kill_when_it_prints(WRITER, str(path), line="rows replaced, not committed")
     with connect(path) as con:
         assert stored(con) == BEFORE
         write_scores(con, scores(DAY2, "v2"), DAY2)

@@ -1,13 +1,16 @@
 """What every ingest asset shares: run config, metadata and the quarantine check."""
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from pipeline.defs.partitions import daily_partitions
+from pipeline.defs.resources import WarehouseResource
 from pipeline.lib.clients.http import RequestStats
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import LoadResult, ensure_tables
+from pipeline.lib.ingest.spool import spooled
+from pipeline.lib.ingest.warehouse import LoadResult, ensure_tables, load_records
 
 NOT_CONFIGURED = "not configured"
 
@@ -66,6 +69,22 @@ def quarantine_check_spec(key: list[str]) -> dg.AssetCheckSpec:
         asset=dg.AssetKey(key),
         description="Fails when the share of quarantined records passes the configured limit.",
     )
+
+
+def load_fetched(
+    context: dg.AssetExecutionContext,
+    key: list[str],
+    records: Iterable[dict],
+    stats: RequestStats,
+    warehouse: WarehouseResource,
+    config: IngestConfig,
+) -> dg.MaterializeResult:
+    """Load what a client fetches into the asset's raw table and report it. The records are
+    paged through the API first (spooled to disk): the warehouse is opened, and locked, only
+    to load them, so a slow API never holds the one writer's lock."""
+    with spooled(records) as fetched, warehouse.connect() as con:
+        loaded = load_records(con, RAW_TABLES[tuple(key)], fetched, context.run.run_id)
+    return ingest_result(key, loaded, stats, config.max_quarantined_share)
 
 
 def ingest_result(

@@ -13,14 +13,11 @@ from pipeline.defs.ingest.common import (
     IngestConfig,
     fetch_window,
     ingest_asset_args,
-    ingest_result,
+    load_fetched,
     not_configured_result,
 )
 from pipeline.defs.resources import KlaviyoResource, WarehouseResource
 from pipeline.lib.clients.klaviyo import KlaviyoClient
-from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.spool import spooled
-from pipeline.lib.ingest.warehouse import load_records
 
 DESCRIPTIONS = {
     "profiles": "Klaviyo profiles (one row per profile id) with email marketing consent and "
@@ -61,10 +58,7 @@ def _klaviyo_asset(table: str) -> dg.AssetsDefinition:
             records = WINDOWED[table](client, start, end)
         else:
             records = WHOLE[table](client)
-        # Page through the API first; the warehouse is opened (and locked) only to load.
-        with spooled(records) as fetched, warehouse.connect() as con:
-            loaded = load_records(con, RAW_TABLES[tuple(key)], fetched, context.run.run_id)
-        return ingest_result(key, loaded, client.session.stats, config.max_quarantined_share)
+        return load_fetched(context, key, records, client.session.stats, warehouse, config)
 
     return _asset
 

@@ -14,14 +14,11 @@ from pipeline.defs.ingest.common import (
     IngestConfig,
     fetch_window,
     ingest_asset_args,
-    ingest_result,
+    load_fetched,
     not_configured_result,
 )
 from pipeline.defs.resources import MailchimpResource, WarehouseResource
 from pipeline.lib.clients.mailchimp import MailchimpClient
-from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.spool import spooled
-from pipeline.lib.ingest.warehouse import load_records
 
 DESCRIPTIONS = {
     "members": "Mailchimp audience members (one row per member) with status (subscribed, "
@@ -69,10 +66,7 @@ def _mailchimp_asset(table: str) -> dg.AssetsDefinition:
         start, end = fetch_window(context)
         context.log.info(f"Fetching Mailchimp {table} in [{start:%Y-%m-%d}, {end:%Y-%m-%d})")
         records = FETCH[table](client, list_id, start, end, config)
-        # Page through the API first; the warehouse is opened (and locked) only to load.
-        with spooled(records) as fetched, warehouse.connect() as con:
-            loaded = load_records(con, RAW_TABLES[tuple(key)], fetched, context.run.run_id)
-        return ingest_result(key, loaded, client.session.stats, config.max_quarantined_share)
+        return load_fetched(context, key, records, client.session.stats, warehouse, config)
 
     return _asset
 

@@ -13,13 +13,10 @@ from pipeline.defs.ingest.common import (
     IngestConfig,
     fetch_window,
     ingest_asset_args,
-    ingest_result,
+    load_fetched,
     not_configured_result,
 )
 from pipeline.defs.resources import ShopifyResource, WarehouseResource
-from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.spool import spooled
-from pipeline.lib.ingest.warehouse import load_records
 
 DESCRIPTIONS = {
     "customers": "Shopify customers (one row per customer id): contact fields, marketing consent, "
@@ -52,10 +49,7 @@ def _shopify_asset(table: str) -> dg.AssetsDefinition:
             f" {'with a bulk operation' if bulk else 'page by page'}"
         )
         records = client.fetch_updated_between(table, start, end, bulk=bulk)
-        # Page through the API first; the warehouse is opened (and locked) only to load.
-        with spooled(records) as fetched, warehouse.connect() as con:
-            loaded = load_records(con, RAW_TABLES[tuple(key)], fetched, context.run.run_id)
-        return ingest_result(key, loaded, client.session.stats, config.max_quarantined_share)
+        return load_fetched(context, key, records, client.session.stats, warehouse, config)
 
     return _asset
 

@@ -1,7 +1,8 @@
 """Mailchimp's Marketing API 3.0: one audience's merge fields, member upserts, tags, members,
 and the permanent deletion of a member (erasure). Tags in bulk, through the static segment
 behind each tag, are `mailchimp_segments`'s calls, and the reads of members, campaigns and email
-activity by time window (Mailchimp as a source) are `mailchimp_reports`'s, both mixed in here.
+activity by time window (Mailchimp as a source) are `mailchimp_reports`'s, and paged reads
+`mailchimp_pages`'s, all mixed in here.
 
 Members are upserted with `PUT /lists/{id}/members/{subscriber_hash}` carrying `status_if_new`
 and never `status`: that is the only upsert that cannot change an existing member's consent
@@ -18,20 +19,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.lib.clients.http import ApiError, ApiSession, RequestRejectedError
 from pipeline.lib.clients.mailchimp_batches import MAX_OPERATIONS, BatchCalls
+from pipeline.lib.clients.mailchimp_pages import PagedReads
 from pipeline.lib.clients.mailchimp_reports import ReportCalls
 from pipeline.lib.clients.mailchimp_segments import SegmentCalls
 
 log = logging.getLogger(__name__)
 
 CREDENTIAL_ENV = "MAILCHIMP_API_KEY"
-MEMBER_PAGE = 1000  # `count` is at most 1000
-PAGE_READS = 3  # reads of a page that comes back malformed before the read stops
 MEMBER_KEYS = ("id", "status", "email_address")  # member keys callers index by, when asked for
 NEW_MEMBER_STATUSES = ("transactional", "unsubscribed", "cleaned")
 
@@ -78,7 +78,7 @@ class MemberOutcome:
     status: str | None = None  # the member's status as Mailchimp holds it after the call
 
 
-class MailchimpClient(SegmentCalls, BatchCalls, ReportCalls):
+class MailchimpClient(PagedReads, SegmentCalls, BatchCalls, ReportCalls):
     """A Mailchimp account; `api_url` (e.g. the sandbox's http://127.0.0.1:8787/3.0) overrides
     the base URL derived from the key's data centre."""
 
@@ -246,39 +246,6 @@ class MailchimpClient(SegmentCalls, BatchCalls, ReportCalls):
 
     subscriber_hash = staticmethod(subscriber_hash)
 
-    def _pages(
-        self, path: str, key: str, params: dict[str, str], required: Sequence[str] = ()
-    ) -> Iterator[dict[str, Any]]:
-        """Every record of a paged collection; one without a `required` key is an `ApiError`.
-        Ingest reads require nothing: the loader quarantines a bad record with its reason."""
-        offset = 0
-        while True:
-            page = {**params, "count": str(MEMBER_PAGE), "offset": str(offset)}
-            body = self._page(path, key, page, required)
-            items = body[key]
-            yield from items
-            offset += len(items)
-            if not items or offset >= int(body.get("total_items", 0)):
-                return
-
-    def _page(
-        self, path: str, key: str, params: dict[str, str], required: Sequence[str]
-    ) -> dict[str, Any]:
-        """One page whose records all hold the `required` keys. A malformed answer is read
-        again (`PAGE_READS` times in all): a reply corrupted on its way is not worth failing
-        a whole sync step for, while one that stays malformed stops the read."""
-        problem = ApiError(f"Mailchimp answered {path} malformed")
-        for _ in range(PAGE_READS):
-            body = self._get(path, params=params)
-            self.session.stats.pages += 1
-            try:
-                _check_page(path, key, body, required)
-            except ApiError as error:
-                problem = error
-                continue
-            return body
-        raise problem
-
     def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         return self._call("GET", path, params=params)
 
@@ -292,21 +259,3 @@ class MailchimpClient(SegmentCalls, BatchCalls, ReportCalls):
         if not isinstance(body, dict):
             raise ApiError(f"Mailchimp answered {method} {path} with something not an object")
         return body
-
-
-def _check_page(path: str, key: str, body: dict[str, Any], required: Sequence[str]) -> None:
-    if not isinstance(body.get(key), list):
-        raise ApiError(f"Mailchimp answered {path} without a list of {key}")
-    for item in body[key]:
-        _check_record(path, key, item, required)
-
-
-def _check_record(path: str, key: str, item: Any, required: Sequence[str]) -> None:
-    """A paged record must be an object holding every `required` key: a malformed one stops the
-    read with a plain error (the caller records it as failed, and a re-run reads again) rather
-    than failing deep inside a caller or being skipped unseen."""
-    missing = [k for k in required if not isinstance(item, dict) or item.get(k) in (None, "")]
-    if missing:
-        raise ApiError(
-            f"Mailchimp answered {path} with a malformed {key} record (no {', '.join(missing)})"
-        )

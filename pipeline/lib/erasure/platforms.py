@@ -58,11 +58,12 @@ def delete_mailchimp_members(
 ) -> int:
     """Delete every Mailchimp member of the person for good; how many Mailchimp held.
 
-    The members are those of the person's emails (the requested ones among them) and every one
-    our sync recorded for them, which also covers an address they have since changed. A member
-    Mailchimp does not hold (404) counts nothing: there was nothing of theirs to delete.
+    The members are those of the person's emails (the requested ones among them), the Mailchimp
+    members the warehouse links to them, and every one our sync recorded for them, which also
+    covers an address they have since changed. A member Mailchimp does not hold (404) counts
+    nothing: there was nothing of theirs to delete.
     """
-    members = {subscriber_hash(email) for email in person.emails}
+    members = {subscriber_hash(email) for email in person.emails} | person.mailchimp_member_ids
     members |= synced_contact_ids(con, "mailchimp", person.customer_ids)
     if not members:
         return 0

@@ -39,7 +39,9 @@ _ID_CHARS = "A-Za-z0-9_"
 # checkouts, and the file's id in raw_files.orders: the values cannot be mistaken for each other.
 COLUMN_KINDS: dict[str, tuple[str, ...]] = {
     "customer_id": ("customer_id", "shopify_gid", "files"),
-    "profile_id": ("klaviyo",),
+    # an email event's profile: a Klaviyo profile id or a Mailchimp member id
+    "profile_id": ("klaviyo", "mailchimp"),
+    "member_id": ("mailchimp",),
     "klaviyo_profile_id": ("klaviyo",),
     "shopify_customer_id": ("shopify_id",),
     "shopify_customer_gid": ("shopify_gid",),
@@ -50,7 +52,7 @@ COLUMN_KINDS: dict[str, tuple[str, ...]] = {
     "contact_id": ("klaviyo", "mailchimp"),
 }
 # In raw tables `id` is the source's own id: customers, orders and profiles are deleted by it.
-_RAW_ID_KINDS = ("shopify_gid", "order_gid", "klaviyo")
+_RAW_ID_KINDS = ("shopify_gid", "order_gid", "klaviyo", "mailchimp")
 
 
 def purge(con: duckdb.DuckDBPyConnection, person: Person) -> dict[str, int]:
@@ -92,7 +94,8 @@ def _values_table(person: Person) -> pa.Table:
         "files": person.files_customer_ids,
         "identity_key": person.identity_keys,
         # Mailchimp names a member by md5 of the lower-cased email
-        "mailchimp": {hashlib.md5(e.encode()).hexdigest() for e in person.emails},
+        "mailchimp": {hashlib.md5(e.encode()).hexdigest() for e in person.emails}
+        | person.mailchimp_member_ids,
     }
     pairs = sorted((kind, value) for kind, values in kinds.items() for value in values)
     return pa.table(
@@ -152,6 +155,7 @@ def _sweep_patterns(person: Person) -> tuple[str | None, str | None]:
         | person.shopify_customer_gids
         | person.shopify_order_gids
         | person.klaviyo_profile_ids
+        | person.mailchimp_member_ids
     )
     email_pattern = id_pattern = None
     if emails:

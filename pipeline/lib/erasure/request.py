@@ -4,7 +4,7 @@ Grain: one `ErasureRequest` per person. A request file holds either
 - one identifier per line (blank lines and `#` comments skipped): an email, a `customer_id`
   (the 32-hex-character id of `marts.customers`), or a source identity key as in
   `intermediate.int_customer_identities` (`shopify:<id>`, `klaviyo:<profile id>`,
-  `files:<customer id>`);
+  `mailchimp:<member id>` (the subscriber hash), `files:<customer id>`);
 - a CSV with a header naming `email` and/or `customer_id` (one person per row; other columns
   are ignored);
 - a Shopify `customers/redact` webhook body (JSON): {"shop_id", "shop_domain", "customer":
@@ -47,6 +47,7 @@ class ErasureRequest:
     customer_ids: tuple[str, ...] = ()
     shopify_customer_gids: tuple[str, ...] = ()
     klaviyo_profile_ids: tuple[str, ...] = ()
+    mailchimp_member_ids: tuple[str, ...] = ()
     files_customer_ids: tuple[str, ...] = ()
     shopify_order_gids: tuple[str, ...] = ()
     source: str = FILE_SOURCE
@@ -145,13 +146,19 @@ def parse_identifier(text: str, where: str) -> ErasureRequest:
         return ErasureRequest(shopify_customer_gids=(_shopify_gid(source_id, "Customer", where),))
     if source_id and source == "klaviyo":
         return ErasureRequest(klaviyo_profile_ids=(source_id,))
+    if source_id and source == "mailchimp":
+        if not _CUSTOMER_ID.fullmatch(source_id.lower()):
+            raise ErasureRequestError(
+                f"{where}: a Mailchimp member id is 32 hexadecimal characters (its subscriber hash)"
+            )
+        return ErasureRequest(mailchimp_member_ids=(source_id.lower(),))
     if source_id and source == "files":
         return ErasureRequest(files_customer_ids=(source_id,))
     if source == "gid" and _SHOPIFY_GID.fullmatch(value):
         return ErasureRequest(shopify_customer_gids=(_shopify_gid(value, "Customer", where),))
     raise ErasureRequestError(
         f"{where}: not an email, a customer_id (32 hexadecimal characters) or an identity key "
-        "(shopify:<id>, klaviyo:<profile id>, files:<customer id>)"
+        "(shopify:<id>, klaviyo:<profile id>, mailchimp:<member id>, files:<customer id>)"
     )
 
 

@@ -1,7 +1,7 @@
 """From an erasure request to every identifier of the person it names.
 
 Grain: one `Person` per request: their `customer_id`s, normalised emails, Shopify customer and
-order GIDs, Klaviyo profile ids and CSV customer ids.
+order GIDs, Klaviyo profile ids, Mailchimp member ids (subscriber hashes) and CSV customer ids.
 
 The request's identifiers are looked up in the raw tables (an account holding the requested
 email, even one dbt never linked) and in `intermediate.int_customer_identities`, whose
@@ -38,6 +38,7 @@ class Person:
     shopify_customer_gids: set[str] = field(default_factory=set)
     shopify_order_gids: set[str] = field(default_factory=set)
     klaviyo_profile_ids: set[str] = field(default_factory=set)
+    mailchimp_member_ids: set[str] = field(default_factory=set)
     files_customer_ids: set[str] = field(default_factory=set)
 
     def __repr__(self) -> str:
@@ -53,6 +54,7 @@ class Person:
         return (
             {f"shopify:{i}" for i in self.shopify_customer_ids}
             | {f"klaviyo:{i}" for i in self.klaviyo_profile_ids}
+            | {f"mailchimp:{i}" for i in self.mailchimp_member_ids}
             | {f"files:{i}" for i in self.files_customer_ids}
         )
 
@@ -75,6 +77,7 @@ def request_person(request: ErasureRequest) -> Person:
         shopify_customer_gids=set(request.shopify_customer_gids),
         shopify_order_gids=set(request.shopify_order_gids),
         klaviyo_profile_ids=set(request.klaviyo_profile_ids),
+        mailchimp_member_ids=set(request.mailchimp_member_ids),
         files_customer_ids=set(request.files_customer_ids),
     )
 
@@ -88,6 +91,7 @@ def resolve(con: duckdb.DuckDBPyConnection, request: ErasureRequest) -> Person:
         for table, column, target in (
             ("raw_shopify.customers", "email", person.shopify_customer_gids),
             ("raw_klaviyo.profiles", "email", person.klaviyo_profile_ids),
+            ("raw_mailchimp.members", "email", person.mailchimp_member_ids),
             ("raw_files.orders", "email", person.files_customer_ids),
         ):
             key = "customer_id" if table == "raw_files.orders" else "id"
@@ -145,9 +149,16 @@ def _expand_through_identities(
     targets = {
         "shopify": person.shopify_customer_gids,
         "klaviyo": person.klaviyo_profile_ids,
+        "mailchimp": person.mailchimp_member_ids,
         "files": person.files_customer_ids,
     }
     for system, source_id, _ in rows:
+        if system not in targets:
+            # Erasing only some of a person's identities would look done and not be.
+            raise ErasureError(
+                f"the person has an identity from '{system}', which erasure does not know how "
+                "to remove: nothing was erased"
+            )
         targets[system].add(_GID_PREFIX + source_id if system == "shopify" else source_id)
     identity_emails = {email for _, _, email in rows if email}
     person.emails |= _unshared(con, {IDENTITIES}, person, identity_emails)

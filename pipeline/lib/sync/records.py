@@ -100,8 +100,8 @@ def properties_hash(properties: Mapping[str, Any]) -> str:
 # Property names (by suffix) whose synced value moves a little every day although nothing a
 # marketer acts on changed, and how coarsely a change counts: a probability by 10 points, a
 # money forecast by a step of 25% (log scale), a predicted date by its ISO week, reasons by
-# what they say rather than their figures ("quiet for 87%…" and "quiet for 88%…" are one
-# reason; a date in a reason counts in full, since it moves only when something happened).
+# what they say rather than their figures or order ("quiet for 87%…" and "quiet for 88%…" are
+# one reason; a date in a reason counts in full, since it moves only when something happened).
 # Where a score came from (when, which model or fallback) changes nothing by itself: a
 # fallback's version names its day. The full values still travel with every write.
 PROBABILITY_STEP = 0.1
@@ -123,7 +123,7 @@ def change_signature(properties: Mapping[str, Any]) -> dict[str, Any]:
         elif name.endswith("_predicted") and isinstance(value, int | float):
             signature[name] = round(math.log(value) / math.log(MONEY_STEP)) if value > 0 else 0
         elif name.endswith("_reasons") and isinstance(value, list):
-            signature[name] = [_DATE_OR_FIGURE.sub(_keep_dates, str(v)) for v in value]
+            signature[name] = sorted(_DATE_OR_FIGURE.sub(_keep_dates, str(v)) for v in value)
         elif name.endswith("_date") and isinstance(value, str) and len(value) == 10:
             year, week, _ = date.fromisoformat(value).isocalendar()
             signature[name] = f"{year}-W{week:02d}"

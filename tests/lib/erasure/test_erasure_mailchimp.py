@@ -12,7 +12,8 @@ from pipeline.lib.clients.mailchimp import MemberUpsert, subscriber_hash
 from pipeline.lib.erasure.keys import (
     salt_fingerprint,
 )
-from pipeline.lib.erasure.request import ErasureRequest
+from pipeline.lib.erasure.request import ErasureRequest, parse_identifier
+from pipeline.lib.erasure.resolve import ErasureError
 from pipeline.lib.erasure.run import erase
 from pipeline.lib.sync.ledger import SyncLedger
 from pipeline.lib.sync.records import Outcome
@@ -20,9 +21,11 @@ from tests.lib.erasure.erasure_fixtures import (
     ANN,
     ANN_BEFORE,
     ANN_ID,
+    BOB_ID,
     SALT,
     FakeKlaviyo,
     everything,
+    load,
     mailchimp_server,
     members,
     mentions,
@@ -152,3 +155,52 @@ def test_an_older_erasures_table_gains_the_mailchimp_column_and_keeps_its_rows(c
     rows = con.execute("select * from activation.erasures order by run_id").fetchall()
     assert rows[1] == (*old, 0)  # the added column comes last, at 0 for an old row
     assert rows[0][-3:] == (1, "new-run", 1)  # klaviyo_deletions, run_id, mailchimp_deletions
+
+
+def test_a_person_known_to_mailchimp_as_a_source_is_erased_there_and_in_the_warehouse(
+    con, mailchimp
+):
+    """Mailchimp as a source: members and their activity in raw tables, a Mailchimp identity
+    in the identity graph. Named by customer_id or by member id, all of it goes, Bob's stays."""
+    ann_member, bob_member = subscriber_hash(ANN), subscriber_hash("bob@example.com")
+    member = lambda email: {  # noqa: E731
+        "id": subscriber_hash(email), "email_address": email, "status": "subscribed",
+        "last_changed": "2024-03-01T00:00:00+00:00",
+    }  # fmt: skip
+    activity = lambda email, n: {  # noqa: E731
+        "id": f"act{n}", "campaign_id": "c1", "email_id": subscriber_hash(email),
+        "email_address": email, "action": "open", "timestamp": "2024-03-02T00:00:00+00:00",
+    }  # fmt: skip
+    load(
+        con,
+        {
+            ("mailchimp", "members"): [member(ANN), member("bob@example.com")],
+            ("mailchimp", "email_activity"): [activity(ANN, 1), activity("bob@example.com", 2)],
+        },
+    )
+    con.execute(
+        "insert into intermediate.int_customer_identities values (?, 'mailchimp', ?, ?, ?),"
+        " (?, 'mailchimp', ?, 'bob@example.com', ?)",
+        [f"mailchimp:{ann_member}", ann_member, ANN, ANN_ID,
+         f"mailchimp:{bob_member}", bob_member, BOB_ID],
+    )  # fmt: skip
+    request = parse_identifier(f"mailchimp:{ann_member.upper()}", "line 1")
+    result = erase(con, request, klaviyo=None, mailchimp=mailchimp, run_id="r1", salt=SALT)
+    assert result.deleted_rows["raw_mailchimp.members"] == 1
+    assert result.deleted_rows["raw_mailchimp.email_activity"] == 1
+    assert result.deleted_rows["intermediate.int_customer_identities"] == 3
+    assert ann_member not in members(mailchimp) and bob_member in members(mailchimp)
+    after = everything(con)
+    assert not mentions(after, ANN) and not mentions(after, ann_member)
+    assert mentions(after, bob_member) and mentions(after, BOB_ID)
+
+
+def test_an_identity_from_a_source_erasure_does_not_know_stops_it_before_anything_is_erased(con):
+    con.execute(
+        "insert into intermediate.int_customer_identities values ('shop:9', 'shop', '9', ?, ?)",
+        [ANN, ANN_ID],
+    )
+    before = everything(con)
+    with pytest.raises(ErasureError, match="identity from 'shop'"):
+        erase(con, ErasureRequest(emails=(ANN,)), klaviyo=None, run_id="r1", salt=SALT)
+    assert everything(con) == before

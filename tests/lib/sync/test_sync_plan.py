@@ -237,7 +237,7 @@ def test_a_day_of_rescoring_noise_rewrites_nobody():
         _scored(2, foresight_cltv_predicted=124.9, foresight_expected_next_order_date="2026-01-09"),
         _scored(
             3,
-            foresight_churn_reasons=["quiet for 88% of their time", "last order on 2025-11-02"],
+            foresight_churn_reasons=["last order on 2025-11-02", "quiet for 88% of their time"],
         ),
     ]
     plan = build_plan(today, acknowledged([*yesterday, _scored(3)]))

@@ -1,13 +1,14 @@
 {#-
     Grain: one row per (customer_id, as_of_date): what was known about the customer strictly
-    before the as-of date (see `before_as_of`). Built incrementally per as-of window (vars
-    `as_of_from` / `as_of_to`, which the Dagster partition passes): every date of the last
+    before the as-of date (see `before_as_of`). Built incrementally per as-of window (environment
+    variables FORESIGHT_AS_OF_FROM / FORESIGHT_AS_OF_TO, which the Dagster partition sets;
+    unset: from the first day of data to the data's as-of date): every date of the last
     `feature_daily_days` days before the data's as-of date, older dates only on the weekly
     snapshot day (plus any of var `feature_extra_as_of_dates`, e.g. a backtest's day), so the
     table equals a fresh build whatever the order of runs.
 
     One model past 300 lines on purpose: every feature family joins the same as-of spine, which
-    depends on the run's window vars. As separate models the spine and families would have to
+    depends on the run's window. As separate models the spine and families would have to
     be ephemeral (a view would keep another run's window), and the unit tests would then mock
     each family's spine instead of checking the point-in-time rule end to end.
 -#}
@@ -24,8 +25,8 @@
             (select customer_id from {{ ref('customers') }})",
     ],
 ) }}
-{%- set as_of_from = var('as_of_from', none) -%}
-{%- set as_of_to = var('as_of_to', none) -%}
+{%- set as_of_from = env_var('FORESIGHT_AS_OF_FROM', '') or none -%}
+{%- set as_of_to = env_var('FORESIGHT_AS_OF_TO', '') or none -%}
 {%- set extra_dates = var('feature_extra_as_of_dates') -%}
 
 with

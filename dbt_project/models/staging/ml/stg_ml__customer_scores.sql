@@ -34,7 +34,9 @@ source as (
 
 final as (
 
-    select * from source
+    -- Named, not `*`: the source's columns depend on whether the table exists yet.
+    select {{ score_columns | join(", ") }}
+    from source
 
 )
 
