@@ -10,7 +10,7 @@ import pytest
 from pipeline.lib.modeling.baselines import BTYD_FEATURES, Btyd
 from pipeline.lib.modeling.datasets import check_horizon, labelled_snapshots, prepare, time_split
 from pipeline.lib.modeling.estimators import expected_days_to_next_order, tasks
-from pipeline.lib.modeling.training_run import RunConfig, train_task
+from pipeline.lib.modeling.training_run import RunConfig, add_btyd_baseline, train_task
 from tests.lib.modeling.conftest import FAST
 
 
@@ -164,3 +164,11 @@ def test_btyd_outputs_are_model_inputs_the_model_carries_to_scoring(frame, btyd_
     assert model.importance()[BTYD_FEATURES].sum() > 0
     restored = pickle.loads(pickle.dumps(model))
     assert np.allclose(restored.predict(snapshot), model.predict(snapshot))
+
+
+def test_a_test_week_too_thin_for_btyd_leaves_that_baseline_out(run, frame):
+    """Too few repeat buyers for BG/NBD on a test snapshot: no BTYD baseline, no crash."""
+    result = run.results["churn"]
+    thin = dict.fromkeys(result.split.tests)  # each test week's fit: none possible
+    add_btyd_baseline(result, frame, run.prospect_rates, thin)
+    assert "btyd" not in result.baseline_metrics and "btyd" not in result.test
