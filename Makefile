@@ -13,6 +13,8 @@ export FORESIGHT_DAGSTER_STORAGE := $(ROOT)/.dagster_home
 export WAREHOUSE_PATH ?= $(ROOT)/data/warehouse.duckdb
 export FORESIGHT_SPEC_DIR ?= $(abspath $(ROOT)/../shared/specs)
 export DO_NOT_TRACK := 1
+# One planned materialisation per asset for a run over many daily partitions, not one per day.
+export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 
 SANDBOX_ARGS ?=
 # The platforms the sandbox plays in `make demo` / `make dev`; the others stay unconfigured.

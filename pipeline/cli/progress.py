@@ -64,7 +64,7 @@ class _ProgressReporter:
         for record in connection.records:
             self.report(record.event_log_entry)
         if self.planned > planned_before:
-            self.say(f"recorded {self.planned} planned materialisations (partitions x assets)")
+            self.say(f"recorded {self.planned} planned materialisations")
 
     def report(self, entry) -> None:
         event = entry.dagster_event

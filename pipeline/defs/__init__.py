@@ -3,8 +3,24 @@
 The project's `.env` is read here, before any module below reads a setting (the history start,
 the platforms' credentials), so every way of loading the definitions (the UI, the command line
 tools, the schedules) sees the same settings.
+
+A run over a range of daily partitions records, by default, one planned materialisation per
+partition per asset, each a separate instance write: thousands before a first load does any
+work. With DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS Dagster records one per asset with
+the range instead (what it does on its own storages that support it). The price: partitions of
+a range run that fails show as missing, not failed; the run itself is failed and alerts.
+`make` sets it for the UI and the daemon, which create runs without loading these definitions.
 """
+
+import os
 
 from pipeline.lib.platforms import load_env_file
 
+
+def plan_ranges_as_one_event() -> None:
+    """Ask Dagster for one planned materialisation per asset of a range run (see above)."""
+    os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "true")
+
+
 load_env_file()
+plan_ranges_as_one_event()

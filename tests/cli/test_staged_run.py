@@ -4,6 +4,7 @@ import dagster as dg
 import pytest
 
 from pipeline.cli.staged_run import CombinedResult, partitioning_stages, run_in_stages
+from pipeline.defs import plan_ranges_as_one_event
 from pipeline.defs.partitions import daily_partitions, partition_range_tags
 
 DAYS = daily_partitions  # the product's own daily partitions
@@ -60,9 +61,10 @@ def _planned(instance: dg.DagsterInstance) -> int:
 
 
 @pytest.mark.integration
-def test_a_staged_range_plans_each_asset_once_per_partition_it_has(tmp_path):
-    # SQLite storage, as `make demo` and a default instance use: it records one planned event
-    # per partition (the in-memory storage records a range as one event).
+def test_a_staged_range_plans_each_asset_once_per_partition_it_has(tmp_path, monkeypatch):
+    # SQLite storage, as `make demo` and a default instance use: without the project's setting
+    # it records one planned event per partition (the in-memory storage records a range as one).
+    monkeypatch.delenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", raising=False)
     (tmp_path / "staged").mkdir()
     (tmp_path / "one_run").mkdir()
     staged = dg.DagsterInstance.local_temp(str(tmp_path / "staged"))
@@ -84,6 +86,17 @@ def test_a_staged_range_plans_each_asset_once_per_partition_it_has(tmp_path):
     # not, for every day (upstream Dagster); staged, the unpartitioned ones are planned once.
     assert _planned(one_run) == 5 * 5
     assert _planned(staged) == 3 * 5 + 2
+
+
+@pytest.mark.integration
+def test_with_the_project_setting_a_range_run_plans_each_asset_once(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", raising=False)
+    plan_ranges_as_one_event()  # as loading the definitions does
+    instance = dg.DagsterInstance.local_temp(str(tmp_path))
+    assert JOB.execute_in_process(instance=instance, tags=RANGE).success
+    assert _planned(instance) == 5  # one per asset, not 5 assets x 5 days
+    materialized = instance.get_materialized_partitions(dg.AssetKey("features"))
+    assert len(materialized) == 5  # every day still recorded as materialised
 
 
 def test_a_failed_stage_stops_the_rest():
