@@ -42,3 +42,12 @@ def member_url(email: str, suffix: str = "") -> str:
 
 def put_body(email: str, **extra) -> dict:
     return {"email_address": email, "status_if_new": "transactional", **extra}
+
+
+SCORE = {"tag": "CHURN", "name": "Churn probability", "type": "number"}  # a merge field
+
+
+def statuses(client) -> dict[str, str]:
+    """Email -> status of every member of the audience."""
+    page = client.get(f"/3.0/lists/{LIST_ID}/members", params={"count": 1000}).json()
+    return {m["email_address"]: m["status"] for m in page["members"]}
