@@ -19,6 +19,7 @@ from typing import Any
 from starlette.responses import Response
 
 from sandbox.context import SandboxContext
+from sandbox.klaviyo.ids import new_ulid
 from sandbox.klaviyo.jsonapi import (
     ApiRequest,
     KlaviyoError,
@@ -36,7 +37,6 @@ from sandbox.klaviyo.jsonapi import (
 from sandbox.klaviyo.lists import list_resource
 from sandbox.klaviyo.paging import Order, keyset_page
 from sandbox.klaviyo.profiles import existing_ids, fetch_profiles, ids_by, register_state
-from sandbox.state import new_ulid
 
 MAX_PROFILES = 10_000
 MAX_PAYLOAD_BYTES = 5 * 1024 * 1024
