@@ -21,8 +21,8 @@ from collections import Counter
 import duckdb
 
 from bench import chaos_more
+from pipeline.lib.ingest.raw_load import load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import load_records
 from tests.faults.crash_harness import (
     MODES,
     Crash,

@@ -25,8 +25,9 @@ from pipeline.lib.clients.http import ApiSession
 from pipeline.lib.clients.klaviyo import KlaviyoClient
 from pipeline.lib.clients.mailchimp import MailchimpClient
 from pipeline.lib.clients.shopify import SHOPIFY_API_VERSION, ShopifyClient
+from pipeline.lib.ingest.raw_load import load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import connect, load_records
+from pipeline.lib.ingest.warehouse import connect
 from pipeline.lib.settings import PROJECT_ROOT
 from sandbox.context import DEFAULT_API_TOKEN
 from sandbox.server import build_app, open_sandbox

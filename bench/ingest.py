@@ -16,8 +16,9 @@ from pathlib import Path
 from pipeline.lib.clients.http import ApiSession
 from pipeline.lib.clients.klaviyo import KlaviyoClient
 from pipeline.lib.clients.shopify import SHOPIFY_API_VERSION, ShopifyClient
+from pipeline.lib.ingest.raw_load import load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import connect, load_records
+from pipeline.lib.ingest.warehouse import connect
 from sandbox.context import DEFAULT_API_TOKEN
 from sandbox.server import build_app, open_sandbox
 from sandbox.shop.simulator import StoreSpec

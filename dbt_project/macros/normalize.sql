@@ -41,7 +41,7 @@
 
 {#- An ISO 8601 text timestamp as a naive UTC timestamp, the warehouse's convention: a value
     with an explicit offset ("+05:30", "Z") is converted to UTC, one without is taken as UTC
-    (never as the session's local time). Mirrors `pipeline.lib.raw_records`. -#}
+    (never as the session's local time). Mirrors `pipeline.lib.ingest.record_sql`. -#}
 {% macro to_utc_timestamp(text) -%}
     case
         when regexp_matches(

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.lib.ingest.csv_orders import read_order_csv
+from pipeline.lib.ingest.raw_load import load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import connect, load_records
+from pipeline.lib.ingest.warehouse import connect
 from sandbox.shop.store import StoreView
 from tests.conftest import SMALL_STORE
 from tests.dbt.dbt_helpers import dbt_build, unexpected_statuses

@@ -19,8 +19,9 @@ from pipeline.defs.resources import MailchimpResource
 from pipeline.lib.clients.http import ApiSession
 from pipeline.lib.clients.klaviyo_writes import KlaviyoWriteClient
 from pipeline.lib.clients.mailchimp import MailchimpClient, subscriber_hash
+from pipeline.lib.ingest.raw_load import load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import connect, load_records
+from pipeline.lib.ingest.warehouse import connect
 from pipeline.lib.sync.ledger import SyncLedger
 from tests.dbt.dbt_helpers import dbt, unexpected_statuses
 from tests.dbt.test_segments_build import FABRICATED_SCORES

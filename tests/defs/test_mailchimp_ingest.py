@@ -15,8 +15,8 @@ from pipeline.defs.ingest.mailchimp import mailchimp_assets
 from pipeline.defs.partitions import partition_range_tags
 from pipeline.defs.resources import MailchimpResource, WarehouseResource
 from pipeline.lib.clients.mailchimp import MailchimpClient
+from pipeline.lib.ingest.raw_load import load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import load_records
 from tests.defs.ingest_helpers import metadata, sandbox, snapshot
 
 RANGE = ("2024-08-13", "2024-08-27")

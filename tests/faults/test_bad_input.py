@@ -13,8 +13,8 @@ import duckdb
 import pytest
 
 from pipeline.lib.ingest.csv_orders import CsvOrdersError, read_order_csv
+from pipeline.lib.ingest.raw_load import load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import load_records
 
 ORDER = {
     "id": "gid://shopify/Order/1",

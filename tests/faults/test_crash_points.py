@@ -10,8 +10,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from pipeline.lib.ingest.raw_load import load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import load_records
 from tests.faults.crash_harness import (
     MODES,
     Crash,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from pipeline.lib.ingest.raw_load import WarehouseFullError, load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import WarehouseFullError, load_records
 from tests.faults.test_crash_points import LOAD_REFERENCE, orders, warehouse
 
 ORDERS = RAW_TABLES["shopify", "orders"]

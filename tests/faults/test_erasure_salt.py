@@ -22,8 +22,8 @@ from pipeline.lib.erasure.keys import (
 )
 from pipeline.lib.erasure.request import ErasureRequest
 from pipeline.lib.erasure.run import erase
+from pipeline.lib.ingest.raw_load import load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import load_records
 from pipeline.lib.platforms import PLATFORMS
 from sandbox.process import SANDBOX_ERASURE_SALT, use_sandbox_for
 from tests.lib.erasure.conftest import con as con

@@ -4,15 +4,17 @@ what an uninterrupted load gives."""
 
 from __future__ import annotations
 
+from pipeline.lib.ingest.raw_load import load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import connect, load_records
+from pipeline.lib.ingest.warehouse import connect
 from tests.faults.crash_harness import kill_when_it_prints
 from tests.faults.test_crash_points import orders, warehouse
 
 LOADER = """
 import sys, time
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import connect, load_records
+from pipeline.lib.ingest.raw_load import load_records
+from pipeline.lib.ingest.warehouse import connect
 from tests.faults.test_crash_points import orders
 
 def slow(records):

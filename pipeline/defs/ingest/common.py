@@ -8,9 +8,10 @@ import dagster as dg
 from pipeline.defs.partitions import daily_partitions
 from pipeline.defs.resources import WarehouseResource
 from pipeline.lib.clients.http import RequestStats
+from pipeline.lib.ingest.raw_load import LoadResult, load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES
+from pipeline.lib.ingest.raw_schema import ensure_tables
 from pipeline.lib.ingest.spool import spooled
-from pipeline.lib.ingest.warehouse import LoadResult, ensure_tables, load_records
 
 NOT_CONFIGURED = "not configured"
 

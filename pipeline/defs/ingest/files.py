@@ -11,8 +11,8 @@ import dagster as dg
 from pipeline.defs.ingest.common import ingest_asset_args, ingest_result
 from pipeline.defs.resources import WarehouseResource
 from pipeline.lib.ingest.csv_orders import read_order_csv
+from pipeline.lib.ingest.raw_load import load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import load_records
 
 KEY = ["files", "orders"]
 

@@ -23,8 +23,10 @@ from datetime import date
 from pathlib import Path
 
 from pipeline.lib.ingest.csv_orders import read_order_csv
+from pipeline.lib.ingest.raw_load import LoadResult, load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import LoadResult, connect, ensure_tables, load_records
+from pipeline.lib.ingest.raw_schema import ensure_tables
+from pipeline.lib.ingest.warehouse import connect
 from pipeline.lib.modeling.scoring import TierThresholds
 from pipeline.lib.modeling.steps import (
     ScoringSummary,

@@ -10,7 +10,7 @@ For each request:
    so that a failing call leaves the warehouse untouched and a re-run repeats the whole erasure;
 3. in one transaction, delete their rows from every table (`erasure_purge`) and record the
    request in `activation.erasures` with salted hashes of their identifiers only, which makes
-   every later load skip them (`warehouse.load_records`).
+   every later load skip them (`raw_load.load_records`).
 
 Re-running a request is safe: it finds nothing more to delete, files no second Klaviyo
 deletion and no second Mailchimp deletion (once either platform's count is above zero), and

@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 
 from pipeline.lib.clients.mailchimp import MailchimpClient
 from pipeline.lib.erasure.run import MailchimpAudience
+from pipeline.lib.ingest.raw_load import load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import load_records
 from sandbox.context import SandboxContext
 from sandbox.mailchimp.api import mailchimp_routes
 from sandbox.threaded_server import ThreadedServer

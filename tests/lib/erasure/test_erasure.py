@@ -15,8 +15,8 @@ from pipeline.lib.erasure.keys import (
 )
 from pipeline.lib.erasure.request import ErasureRequest, parse_redact_payload
 from pipeline.lib.erasure.run import ErasureError, erase
+from pipeline.lib.ingest.raw_load import load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES
-from pipeline.lib.ingest.warehouse import load_records
 from tests.lib.erasure.erasure_fixtures import (
     ANN,
     ANN_ID,

@@ -10,14 +10,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from pipeline.lib.ingest.raw_records import (
-    RAW_TABLES,
-    Column,
-    RecordSpec,
-    json_path,
-    record_batches,
-    staging_sql,
-)
+from pipeline.lib.ingest.raw_records import RAW_TABLES, Column, RecordSpec
+from pipeline.lib.ingest.record_batches import record_batches
+from pipeline.lib.ingest.record_sql import json_path, staging_sql
 
 SHOPIFY_ORDER = {
     "id": "gid://shopify/Order/5100000000001",

@@ -10,8 +10,9 @@ from decimal import Decimal
 import duckdb
 import pytest
 
+from pipeline.lib.ingest.raw_load import LoadResult, load_records
 from pipeline.lib.ingest.raw_records import RAW_TABLES, Column, RecordSpec
-from pipeline.lib.ingest.warehouse import LoadResult, WarehouseLockedError, connect, load_records
+from pipeline.lib.ingest.warehouse import WarehouseLockedError, connect
 
 PROFILES = RAW_TABLES["klaviyo", "profiles"]
 EVENTS = RAW_TABLES["klaviyo", "events"]
