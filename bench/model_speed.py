@@ -16,7 +16,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipeline.lib.modeling.estimators import TrainedModel, typical_gap
+from pipeline.lib.modeling.estimators import TrainedModel
+from pipeline.lib.modeling.next_order_date import typical_gap
 from pipeline.lib.modeling.scoring import TierThresholds, score, write_scores
 from pipeline.lib.modeling.training_run import RunConfig, train_all
 

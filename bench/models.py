@@ -29,10 +29,10 @@ from bench.truth_scores import customer_people, truth_scores
 from pipeline.lib.ingest.warehouse import connect
 from pipeline.lib.modeling.categories import OTHER
 from pipeline.lib.modeling.datasets import load_scoring_frame, load_training_frame
-from pipeline.lib.modeling.estimators import tasks
 from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics
 from pipeline.lib.modeling.registry import choose_serving
 from pipeline.lib.modeling.steps import latest_feature_date
+from pipeline.lib.modeling.tasks import tasks
 from pipeline.lib.modeling.training_run import (
     RunConfig,
     TaskResult,

@@ -21,10 +21,11 @@ import pandas as pd
 from pipeline.lib.modeling.baselines import run_rate
 from pipeline.lib.modeling.categories import frame_categories, load_shop_categories
 from pipeline.lib.modeling.datasets import HORIZONS, LABEL_COLUMNS, prepare, subset
-from pipeline.lib.modeling.estimators import tasks, typical_gap
 from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics
+from pipeline.lib.modeling.next_order_date import typical_gap
 from pipeline.lib.modeling.report import calibration_plot, decile_plot, gain_plot, write_report
 from pipeline.lib.modeling.scoring import SCORES, rules
+from pipeline.lib.modeling.tasks import tasks
 from pipeline.lib.modeling.training_run import RunConfig
 
 SCORE_COLUMNS = {

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline.lib.modeling.baselines import Btyd
-from pipeline.lib.modeling.estimators import TrainedModel, expected_days_to_next_order
+from pipeline.lib.modeling.estimators import TrainedModel
 from pipeline.lib.modeling.explain import top_reasons
+from pipeline.lib.modeling.next_order_date import expected_days_to_next_order
 from pipeline.lib.shared_values import (
     CHURN_HIGH_MIN_PROBABILITY,
     CHURN_MEDIUM_MIN_PROBABILITY,

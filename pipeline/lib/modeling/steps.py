@@ -25,9 +25,9 @@ from pipeline.lib.modeling.datasets import (
     load_training_frame,
     subset,
 )
-from pipeline.lib.modeling.estimators import typical_gap
 from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics, psi
 from pipeline.lib.modeling.model_inputs import MODEL_FEATURES
+from pipeline.lib.modeling.next_order_date import typical_gap
 from pipeline.lib.modeling.registry import (
     champion,
     choose_serving,

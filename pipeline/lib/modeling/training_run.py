@@ -24,16 +24,11 @@ from pipeline.lib.modeling.datasets import (
     subset,
     time_split,
 )
-from pipeline.lib.modeling.estimators import (
-    ModelParams,
-    Task,
-    TrainedModel,
-    expected_days_to_next_order,
-    fit_model,
-    tasks,
-    typical_gap,
-)
+from pipeline.lib.modeling.estimators import ModelParams, TrainedModel
 from pipeline.lib.modeling.evaluate import amount_metrics, classification_metrics, interval_coverage
+from pipeline.lib.modeling.fitting import fit_model
+from pipeline.lib.modeling.next_order_date import expected_days_to_next_order, typical_gap
+from pipeline.lib.modeling.tasks import Task, tasks
 from pipeline.lib.shared_values import (
     CHURN_HORIZON_DAYS,
     CLTV_HORIZON_DAYS,

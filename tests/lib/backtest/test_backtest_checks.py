@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.lib.backtest.evaluation import _why_not, _window
 from pipeline.lib.backtest.run import BacktestError, check_as_of
-from pipeline.lib.modeling.estimators import tasks
+from pipeline.lib.modeling.tasks import tasks
 from tests.lib.modeling.synthetic import synthetic_frame
 
 DATA_END = date(2024, 8, 29)

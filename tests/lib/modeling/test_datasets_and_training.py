@@ -9,7 +9,8 @@ import pytest
 
 from pipeline.lib.modeling.baselines import BTYD_FEATURES, Btyd
 from pipeline.lib.modeling.datasets import check_horizon, labelled_snapshots, prepare, time_split
-from pipeline.lib.modeling.estimators import expected_days_to_next_order, tasks
+from pipeline.lib.modeling.next_order_date import expected_days_to_next_order
+from pipeline.lib.modeling.tasks import tasks
 from pipeline.lib.modeling.training_run import RunConfig, add_btyd_baseline, train_task
 from tests.lib.modeling.conftest import FAST
 
