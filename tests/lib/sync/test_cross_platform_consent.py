@@ -18,17 +18,11 @@ from pipeline.lib.sync.mailchimp_destination import MailchimpDestination
 from sandbox.mailchimp.audience import audience_id
 from sandbox.mailchimp.state import MailchimpState
 from sandbox.shopify.resolvers import ShopInfo
-from tests.lib.clients.sandbox_fixtures import quiet_session, serve
+from tests.lib.clients.sandbox_fixtures import quiet_session
 from tests.lib.sync.sync_fixtures import harness, list_members, store_profiles
 
 pytestmark = pytest.mark.integration
 GROUP = "vip"
-
-
-@pytest.fixture
-def sandbox(small_store_view, tmp_path):
-    with serve(small_store_view, tmp_path) as running:
-        yield running
 
 
 def _people(view):

@@ -30,12 +30,6 @@ def profiles(small_store_view):
     return store_profiles(small_store_view)
 
 
-@pytest.fixture
-def sandbox(small_store_view, tmp_path):
-    with serve(small_store_view, tmp_path) as running:
-        yield running
-
-
 def assert_lists_match(url: str, destination: KlaviyoDestination, profiles) -> None:
     for group in SEGMENTS:
         assert list_members(url, destination, group) == expected_members(profiles, group), group

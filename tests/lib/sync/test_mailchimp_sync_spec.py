@@ -16,8 +16,8 @@ from pipeline.lib.erasure.request import ErasureRequest
 from pipeline.lib.erasure.run import MailchimpAudience, erase
 from pipeline.lib.sync import SyncLedger, sync
 from tests.lib.clients.sandbox_fixtures import serve
+from tests.lib.sync.mailchimp_sync_fixtures import Harness, desired_state
 from tests.lib.sync.sync_fixtures import store_profiles
-from tests.lib.sync.test_mailchimp_sync import Harness, desired_state
 from tests.sandbox.test_mailchimp_spec import SPEC, conforms, openapi  # noqa: F401 (fixture)
 from tests.specs import requires_spec
 
