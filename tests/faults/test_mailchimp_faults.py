@@ -18,8 +18,8 @@ from pipeline.lib.clients.mailchimp import MailchimpClient, subscriber_hash
 from pipeline.lib.sync import sync
 from pipeline.lib.sync.mailchimp_destination import MailchimpDestination
 from tests.lib.clients.sandbox_fixtures import quiet_session, serve
+from tests.lib.sync.mailchimp_sync_fixtures import desired_state, expected_tagged, new_ledger
 from tests.lib.sync.sync_fixtures import SEGMENTS, store_profiles
-from tests.lib.sync.test_mailchimp_sync import desired_state, expected_tagged, new_ledger
 
 pytestmark = pytest.mark.integration
 
