@@ -1,4 +1,5 @@
-"""ShopifyClient against the Shopify emulator on loopback, and its error handling on a script."""
+"""ShopifyClient against the Shopify emulator on loopback: paging, bulk operations, query cost,
+throttling, faults and a rejected token."""
 
 from __future__ import annotations
 
@@ -11,10 +12,9 @@ from datetime import datetime
 import pytest
 import requests
 
-from pipeline.lib.clients import shopify, shopify_queries
+from pipeline.lib.clients import shopify
 from pipeline.lib.clients.http import ApiError, RejectedCredentialsError
-from pipeline.lib.clients.shopify import SHOPIFY_ENTITIES, ShopifyClient
-from pipeline.lib.clients.shopify_bulk import renest
+from pipeline.lib.clients.shopify import SHOPIFY_ENTITIES
 from pipeline.lib.clients.shopify_queries import (
     ENTITIES,
     MAX_QUERY_COST,
@@ -27,19 +27,11 @@ from pipeline.lib.clients.shopify_queries import (
     rest_query,
 )
 from sandbox.shopify import bulk as emulator_bulk
-from tests.lib.clients.sandbox_fixtures import (
-    FAULTS,
-    FakeClock,
-    Reply,
-    quiet_session,
-    scripted,
-    serve,
-)
+from tests.lib.clients.sandbox_fixtures import FAULTS, FakeClock, serve
+from tests.lib.clients.shopify_client_fixtures import SPRING, TOKEN, client
 
 pytestmark = pytest.mark.integration
 HISTORY = (datetime(2020, 1, 1), datetime(2025, 1, 1))
-SPRING = (datetime(2024, 3, 1), datetime(2024, 5, 1))
-TOKEN = "sandbox-key"
 STORE_COUNTS = {
     "customers": "select count(*) from v_shopify_customers",
     "orders": "select count(*) from v_orders",
@@ -54,10 +46,6 @@ NESTED_COUNTS = {
         "select count(*) from v_checkout_lines join v_abandoned_checkouts using (checkout_id)",
     ),
 }
-
-
-def client(url: str, token: str = TOKEN, **kwargs) -> ShopifyClient:
-    return ShopifyClient(url, token, quiet_session("Shopify", "SHOPIFY_ACCESS_TOKEN", **kwargs))
 
 
 def by_id(records: list[dict]) -> list[dict]:
@@ -225,103 +213,3 @@ def test_a_failed_bulk_operation_reports_its_error_code(sandbox, monkeypatch):
     shop = client(sandbox.shopify_url, sleep=time.sleep)
     with pytest.raises(ApiError, match=r"failed \(error code INTERNAL_SERVER_ERROR\)"):
         list(shop.fetch_updated_between("orders", *SPRING, bulk=True))
-
-
-# -- bulk output re-nesting -------------------------------------------------------------------
-
-ORDER = '{"id":"gid:\\/\\/shopify\\/Order\\/1","name":"#1001"}'
-LINE = '{"id":"gid:\\/\\/shopify\\/LineItem\\/%d","__parentId":"gid:\\/\\/shopify\\/Order\\/%d"}'
-
-
-def test_renest_puts_children_into_their_parents_list():
-    lines = [ORDER, LINE % (10, 1), LINE % (11, 1), '{"id":"gid://shopify/Order/2"}', ""]
-    records = list(renest(lines, ENTITIES["orders"]))
-    assert records == [
-        {
-            "id": "gid://shopify/Order/1",
-            "name": "#1001",
-            "lineItems": [{"id": "gid://shopify/LineItem/10"}, {"id": "gid://shopify/LineItem/11"}],
-        },
-        {"id": "gid://shopify/Order/2", "lineItems": []},
-    ]
-
-
-def test_renest_refuses_ungrouped_output():
-    lines = [ORDER, '{"id":"gid://shopify/Order/2"}', LINE % (10, 1)]
-    with pytest.raises(ApiError, match="not grouped"):
-        list(renest(lines, ENTITIES["orders"]))
-
-
-def test_renest_refuses_children_it_did_not_ask_for():
-    lines = [ORDER, '{"id":"gid://shopify/Fulfillment/5","__parentId":"gid://shopify/Order/1"}']
-    with pytest.raises(ApiError, match="did not ask for"):
-        list(renest(lines, ENTITIES["orders"]))
-
-
-# -- GraphQL errors on a script ---------------------------------------------------------------
-
-
-def throttled(requested: int, available: int, restore: float = 100.0, maximum: float = 2000.0):
-    return Reply(
-        200,
-        {
-            "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
-            "extensions": {
-                "cost": {
-                    "requestedQueryCost": requested,
-                    "actualQueryCost": None,
-                    "throttleStatus": {
-                        "maximumAvailable": maximum,
-                        "currentlyAvailable": available,
-                        "restoreRate": restore,
-                    },
-                }
-            },
-        },
-    )
-
-
-def test_throttled_waits_what_the_bucket_lacks():
-    slept: list[float] = []
-    shop = client("https://shop.example.test/graphql.json", sleep=slept.append)
-    scripted(shop.session, [throttled(500, 100), Reply(200, {"data": {"shop": {"id": "1"}}})])
-
-    assert shop.execute("{ shop { id } }") == {"shop": {"id": "1"}}
-    assert slept == [4.0]
-    assert shop.session.stats.throttled_seconds == 4.0 and shop.session.stats.retries == 1
-
-
-def test_a_query_bigger_than_the_bucket_is_an_error_not_a_wait():
-    shop = client("https://shop.example.test/graphql.json")
-    scripted(shop.session, [throttled(1500, 900, maximum=1000.0)])
-    with pytest.raises(ApiError, match="holds 1000 points"):
-        shop.execute("{ shop { id } }")
-
-
-def test_graphql_errors_are_plain_and_free_of_emails():
-    shop = client("https://shop.example.test/graphql.json")
-    error = {"message": "Customer jane@example.com is invalid", "extensions": {"code": "X"}}
-    scripted(shop.session, [Reply(200, {"errors": [error]})])
-    with pytest.raises(ApiError) as raised:
-        shop.execute("{ shop { id } }")
-    assert str(raised.value) == "Shopify rejected a query: Customer <email> is invalid"
-
-
-def test_access_denied_names_the_token_setting():
-    shop = client("https://shop.example.test/graphql.json")
-    denied = {"message": "Access denied for orders field.", "extensions": {"code": "ACCESS_DENIED"}}
-    scripted(shop.session, [Reply(200, {"errors": [denied]})])
-    with pytest.raises(RejectedCredentialsError, match="check SHOPIFY_ACCESS_TOKEN"):
-        shop.execute("{ orders(first: 1) { edges { node { id } } } }")
-
-
-def test_unknown_entities_and_empty_windows_are_caller_errors():
-    shop = client("https://shop.example.test/graphql.json")
-    with pytest.raises(ValueError, match="unknown Shopify entity"):
-        shop.fetch_updated_between("refunds", *SPRING)
-    with pytest.raises(ValueError, match="empty window"):
-        shop.fetch_updated_between("orders", SPRING[1], SPRING[0])
-
-
-def test_query_module_declares_every_entity():
-    assert set(shopify_queries.ENTITIES) == set(SHOPIFY_ENTITIES)
