@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.lib.clients.klaviyo import KlaviyoClient
 from pipeline.lib.clients.mailchimp import MailchimpClient
-from tests.lib.clients.sandbox_fixtures import quiet_session, serve
+from tests.lib.clients.sandbox_fixtures import quiet_session
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 KLAVIYO_TYPES = {
@@ -24,12 +24,6 @@ KLAVIYO_TYPES = {
     "Marked Email as Spam": "unsubscribed",
 }
 MAILCHIMP_TYPES = {"open": "opened", "click": "clicked", "bounce": "bounced"}
-
-
-@pytest.fixture(scope="module")
-def sandbox(small_store_view, tmp_path_factory):
-    with serve(small_store_view, tmp_path_factory.mktemp("bulk")) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -63,12 +63,6 @@ def store_count(view, sql: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def sandbox(small_store_view, tmp_path_factory):
-    with serve(small_store_view, tmp_path_factory.mktemp("bulk")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def paged_all(sandbox):
     """Every record of every entity, read page by page once for the module."""
     shop = client(sandbox.shopify_url)
