@@ -1,4 +1,5 @@
-"""Fixtures of the sandbox tests: the Shopify emulator's fixture store and clients on it."""
+"""Fixtures of the sandbox tests: the Shopify emulator's fixture store and clients on it, and a
+client of the Mailchimp emulator."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import duckdb
 import pytest
 from starlette.testclient import TestClient
 
+from tests.sandbox import mailchimp_fixtures
 from tests.sandbox.shopify_fixtures import (
     FakeClock,
     FixtureView,
@@ -44,3 +46,9 @@ def gated_view(shopify_store: duckdb.DuckDBPyConnection) -> Iterator[GatedView]:
     view = GatedView(shopify_store)
     yield view
     view.gate.set()
+
+
+@pytest.fixture
+def mailchimp() -> TestClient:
+    """A client of the Mailchimp emulator over the tiny test store, with fresh state."""
+    return mailchimp_fixtures.make_client()

@@ -8,6 +8,7 @@ number, and persons 4, 14 and 24 hard-bounced (cleaned).
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -16,6 +17,7 @@ from sandbox.context import SandboxContext
 from sandbox.mailchimp.api import ConnectionLimiter, mailchimp_routes
 from sandbox.mailchimp.audience import audience_id
 from sandbox.shopify.resolvers import ShopInfo
+from sandbox.state import SandboxState
 from tests.sandbox.klaviyo_fixtures import TOKEN, email_of, make_ctx
 
 LIST_ID = audience_id(ShopInfo().name)
@@ -34,6 +36,12 @@ def person_email(n: int) -> str:
 def make_client(ctx: SandboxContext | None = None, limiter: ConnectionLimiter | None = None):
     app = Starlette(routes=mailchimp_routes(ctx or make_ctx(), limiter))
     return TestClient(app, headers=AUTH)
+
+
+def ctx_on_file(path: Path) -> SandboxContext:
+    """A context whose platform state lives in the file at `path`: a second one on the same
+    file is the emulator after a restart."""
+    return make_ctx(state=SandboxState(path))
 
 
 def member_url(email: str, suffix: str = "") -> str:

@@ -8,25 +8,16 @@ import json
 import tarfile
 import time
 
-import pytest
-
-from sandbox.state import SandboxState
-from tests.sandbox.klaviyo_fixtures import make_ctx
 from tests.sandbox.mailchimp_fixtures import (
     LIST_ID,
     SCORE,
+    ctx_on_file,
     make_client,
     member_url,
     person_email,
     put_body,
     statuses,
 )
-
-
-@pytest.fixture
-def client():
-    return make_client()
-
 
 SEGMENTS_URL = f"/3.0/lists/{LIST_ID}/segments"
 
@@ -35,21 +26,21 @@ def segment_url(segment_id: int) -> str:
     return f"{SEGMENTS_URL}/{segment_id}"
 
 
-def tag_names(client, n: int) -> list[str]:
-    return [t["name"] for t in client.get(member_url(person_email(n))).json()["tags"]]
+def tag_names(mailchimp, n: int) -> list[str]:
+    return [t["name"] for t in mailchimp.get(member_url(person_email(n))).json()["tags"]]
 
 
-def tag(client, n: int, name: str, status: str = "active") -> None:
+def tag(mailchimp, n: int, name: str, status: str = "active") -> None:
     body = {"tags": [{"name": name, "status": status}]}
-    assert client.post(member_url(person_email(n), "/tags"), json=body).status_code == 204
+    assert mailchimp.post(member_url(person_email(n), "/tags"), json=body).status_code == 204
 
 
-def test_tags_are_static_segments_listed_page_by_page(client):
+def test_tags_are_static_segments_listed_page_by_page(mailchimp):
     for n, name in ((0, "VIP"), (3, "Lapsed"), (1, "Tea")):
-        tag(client, n, name)
-    created = client.post(SEGMENTS_URL, json={"name": "Winback", "static_segment": []}).json()
+        tag(mailchimp, n, name)
+    created = mailchimp.post(SEGMENTS_URL, json={"name": "Winback", "static_segment": []}).json()
     pages = [
-        client.get(SEGMENTS_URL, params={"type": "static", "count": 3, "offset": offset}).json()
+        mailchimp.get(SEGMENTS_URL, params={"type": "static", "count": 3, "offset": offset}).json()
         for offset in (0, 3)
     ]
     assert [len(page["segments"]) for page in pages] == [3, 1]
@@ -62,37 +53,43 @@ def test_tags_are_static_segments_listed_page_by_page(client):
     counts = {name: s["member_count"] for name, s in segments.items()}
     assert counts == {"VIP": 1, "Lapsed": 1, "Tea": 0, "Winback": 0}
     # A member's tag ids are the segment ids.
-    assert client.get(member_url(person_email(0))).json()["tags"][0]["id"] == segments["VIP"]["id"]
-    saved = client.get(SEGMENTS_URL, params={"type": "saved"}).json()
+    assert (
+        mailchimp.get(member_url(person_email(0))).json()["tags"][0]["id"] == segments["VIP"]["id"]
+    )
+    saved = mailchimp.get(SEGMENTS_URL, params={"type": "saved"}).json()
     assert (saved["segments"], saved["total_items"]) == ([], 0)
-    assert client.get(SEGMENTS_URL, params={"type": "dynamic"}).status_code == 400
-    trimmed = client.get(SEGMENTS_URL, params={"fields": "segments.id,segments.name", "count": 1})
+    assert mailchimp.get(SEGMENTS_URL, params={"type": "dynamic"}).status_code == 400
+    trimmed = mailchimp.get(
+        SEGMENTS_URL, params={"fields": "segments.id,segments.name", "count": 1}
+    )
     trimmed = trimmed.json()
     assert trimmed == {"segments": [{"id": segments["VIP"]["id"], "name": "VIP"}]}
 
 
-def test_a_static_segment_is_created_with_the_members_it_names(client):
+def test_a_static_segment_is_created_with_the_members_it_names(mailchimp):
     emails = [person_email(0), person_email(2).upper(), "nobody@example.com", "not-an-email"]
-    created = client.post(SEGMENTS_URL, json={"name": "Launch", "static_segment": emails})
+    created = mailchimp.post(SEGMENTS_URL, json={"name": "Launch", "static_segment": emails})
     assert created.status_code == 200
     assert created.json()["member_count"] == 1  # person 2 is transactional, not subscribed
-    assert tag_names(client, 0) == tag_names(client, 2) == ["Launch"]
+    assert tag_names(mailchimp, 0) == tag_names(mailchimp, 2) == ["Launch"]
     for body in (
         {"name": "launch", "static_segment": []},  # names match case-insensitively
         {"name": "Saved", "options": {"match": "any", "conditions": []}},
         {"name": " ", "static_segment": []},
         {"name": "No members given"},
     ):
-        refused = client.post(SEGMENTS_URL, json=body)
+        refused = mailchimp.post(SEGMENTS_URL, json=body)
         assert refused.status_code == 400, body
         assert refused.headers["content-type"] == "application/problem+json"
-    assert client.get(SEGMENTS_URL).json()["total_items"] == 1
+    assert mailchimp.get(SEGMENTS_URL).json()["total_items"] == 1
 
 
-def test_batch_adds_and_removes_members_by_email_as_tags(client):
-    segment = client.post(SEGMENTS_URL, json={"name": "VIP", "static_segment": [person_email(3)]})
+def test_batch_adds_and_removes_members_by_email_as_tags(mailchimp):
+    segment = mailchimp.post(
+        SEGMENTS_URL, json={"name": "VIP", "static_segment": [person_email(3)]}
+    )
     segment_id = segment.json()["id"]
-    client.post(member_url(person_email(12), "/actions/delete-permanent"))
+    mailchimp.post(member_url(person_email(12), "/actions/delete-permanent"))
     body = {
         "members_to_add": [
             person_email(0),
@@ -104,7 +101,7 @@ def test_batch_adds_and_removes_members_by_email_as_tags(client):
         ],
         "members_to_remove": [person_email(3), person_email(9)],  # 9 is not in: ignored
     }
-    answer = client.post(segment_url(segment_id), json=body).json()
+    answer = mailchimp.post(segment_url(segment_id), json=body).json()
     assert [m["email_address"] for m in answer["members_added"]] == [
         person_email(0),
         person_email(6),
@@ -114,64 +111,68 @@ def test_batch_adds_and_removes_members_by_email_as_tags(client):
     assert [e["email_addresses"] for e in answer["errors"]] == [["bad@@example"]]
     assert (answer["total_added"], answer["total_removed"], answer["error_count"]) == (2, 1, 1)
     # Member reads and the tags endpoint see the batch; the batch sees the tags endpoint.
-    assert (tag_names(client, 0), tag_names(client, 3)) == (["VIP"], [])
-    tag(client, 0, "vip", "inactive")
-    tag(client, 9, "VIP")
+    assert (tag_names(mailchimp, 0), tag_names(mailchimp, 3)) == (["VIP"], [])
+    tag(mailchimp, 0, "vip", "inactive")
+    tag(mailchimp, 9, "VIP")
     again = {
         "members_to_add": [person_email(6)],
         "members_to_remove": [person_email(0), person_email(9)],
     }
-    answer = client.post(segment_url(segment_id), json=again).json()
+    answer = mailchimp.post(segment_url(segment_id), json=again).json()
     assert answer["total_added"] == 0  # person 6 already holds the tag
     assert [m["email_address"] for m in answer["members_removed"]] == [person_email(9)]
-    [listed] = client.get(SEGMENTS_URL).json()["segments"]
+    [listed] = mailchimp.get(SEGMENTS_URL).json()["segments"]
     assert listed["member_count"] == 1  # person 6
-    assert tag_names(client, 9) == []
+    assert tag_names(mailchimp, 9) == []
 
 
-def test_a_batch_over_500_emails_a_side_is_refused(client):
-    segment_id = client.post(SEGMENTS_URL, json={"name": "VIP", "static_segment": []}).json()["id"]
+def test_a_batch_over_500_emails_a_side_is_refused(mailchimp):
+    segment_id = mailchimp.post(SEGMENTS_URL, json={"name": "VIP", "static_segment": []}).json()[
+        "id"
+    ]
     many = [f"b{n}@example.com" for n in range(501)]
     for body in ({"members_to_add": many}, {"members_to_remove": many}):
-        refused = client.post(segment_url(segment_id), json=body)
+        refused = mailchimp.post(segment_url(segment_id), json=body)
         assert refused.status_code == 400
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.json()["title"] == "Invalid Resource"
         assert "at most 500" in refused.json()["detail"]
     both = {"members_to_add": many[:500], "members_to_remove": many[:500]}
-    assert client.post(segment_url(segment_id), json=both).json()["total_added"] == 0
-    assert client.post(segment_url(segment_id + 1), json={}).status_code == 404
-    assert client.post(segment_url(segment_id), json={"members_to_add": "x"}).status_code == 400
-    assert client.get(segment_url(segment_id)).headers["allow"] == "POST"
-    unauthenticated = client.get(SEGMENTS_URL, headers={"Authorization": ""})
+    assert mailchimp.post(segment_url(segment_id), json=both).json()["total_added"] == 0
+    assert mailchimp.post(segment_url(segment_id + 1), json={}).status_code == 404
+    assert mailchimp.post(segment_url(segment_id), json={"members_to_add": "x"}).status_code == 400
+    assert mailchimp.get(segment_url(segment_id)).headers["allow"] == "POST"
+    unauthenticated = mailchimp.get(SEGMENTS_URL, headers={"Authorization": ""})
     assert unauthenticated.status_code == 401
 
 
 def test_segments_and_their_members_persist_across_a_restart(tmp_path):
     path = tmp_path / "state.duckdb"
-    first = make_ctx(state=SandboxState(path))
-    client = make_client(first)
-    created = client.post(SEGMENTS_URL, json={"name": "VIP", "static_segment": [person_email(0)]})
+    first = ctx_on_file(path)
+    mailchimp = make_client(first)
+    created = mailchimp.post(
+        SEGMENTS_URL, json={"name": "VIP", "static_segment": [person_email(0)]}
+    )
     segment_id = created.json()["id"]
     body = {"members_to_add": [person_email(3)], "members_to_remove": [person_email(0)]}
-    client.post(segment_url(segment_id), json=body)
+    mailchimp.post(segment_url(segment_id), json=body)
     first.state.close()
-    restarted = make_client(make_ctx(state=SandboxState(path)))
+    restarted = make_client(ctx_on_file(path))
     [listed] = restarted.get(SEGMENTS_URL).json()["segments"]
     assert (listed["id"], listed["name"], listed["member_count"]) == (segment_id, "VIP", 1)
     assert (tag_names(restarted, 3), tag_names(restarted, 0)) == (["VIP"], [])
 
 
-def _finished_batch(client, operations: list[dict]) -> tuple[dict, dict[str, dict]]:
+def _finished_batch(mailchimp, operations: list[dict]) -> tuple[dict, dict[str, dict]]:
     """Submit a batch, poll it to the end, and read its results archive by operation id."""
-    submitted = client.post("/3.0/batches", json={"operations": operations})
+    submitted = mailchimp.post("/3.0/batches", json={"operations": operations})
     assert submitted.status_code == 200 and submitted.json()["status"] == "pending"
     batch_url = f"/3.0/batches/{submitted.json()['id']}"
     deadline = time.monotonic() + 10
-    while (batch := client.get(batch_url).json())["status"] != "finished":
+    while (batch := mailchimp.get(batch_url).json())["status"] != "finished":
         assert time.monotonic() < deadline, batch
         time.sleep(0.02)
-    archive = client.get(batch["response_body_url"], headers={"Authorization": ""})
+    archive = mailchimp.get(batch["response_body_url"], headers={"Authorization": ""})
     with tarfile.open(fileobj=io.BytesIO(archive.content), mode="r:gz") as files:
         results = [
             item
@@ -182,8 +183,8 @@ def _finished_batch(client, operations: list[dict]) -> tuple[dict, dict[str, dic
     return batch, {r["operation_id"]: r for r in results}
 
 
-def test_batch_operations_run_each_call_as_if_it_were_direct(client):
-    client.post(f"/3.0/lists/{LIST_ID}/merge-fields", json=SCORE)
+def test_batch_operations_run_each_call_as_if_it_were_direct(mailchimp):
+    mailchimp.post(f"/3.0/lists/{LIST_ID}/merge-fields", json=SCORE)
     unsubscribed, new = person_email(1), "batch.new@example.com"
     put = lambda email, **body: {  # noqa: E731
         "method": "PUT",
@@ -197,7 +198,7 @@ def test_batch_operations_run_each_call_as_if_it_were_direct(client):
         {**put(new, merge_fields={"CHURN": "lots"}), "operation_id": "bad-value"},
         {"method": "GET", "path": "/lists/nope", "operation_id": "missing"},
     ]  # fmt: skip
-    batch, results = _finished_batch(client, operations)
+    batch, results = _finished_batch(mailchimp, operations)
     assert (batch["total_operations"], batch["finished_operations"]) == (4, 4)
     assert batch["errored_operations"] == 2
     assert {k: r["status_code"] for k, r in results.items()} == {
@@ -205,11 +206,13 @@ def test_batch_operations_run_each_call_as_if_it_were_direct(client):
     }  # fmt: skip
     # status_if_new keeps an existing member's consent inside a batch exactly as outside one.
     assert json.loads(results["existing"]["response"])["status"] == "unsubscribed"
-    assert statuses(client)[unsubscribed] == "unsubscribed"
-    assert client.get(member_url(new)).json()["merge_fields"]["CHURN"] == 0.1
+    assert statuses(mailchimp)[unsubscribed] == "unsubscribed"
+    assert mailchimp.get(member_url(new)).json()["merge_fields"]["CHURN"] == 0.1
 
 
-def test_malformed_batches_and_unknown_batch_ids_are_refused(client):
-    refused = client.post("/3.0/batches", json={"operations": [{"method": "FETCH", "path": "/"}]})
+def test_malformed_batches_and_unknown_batch_ids_are_refused(mailchimp):
+    refused = mailchimp.post(
+        "/3.0/batches", json={"operations": [{"method": "FETCH", "path": "/"}]}
+    )
     assert refused.status_code == 400 and refused.json()["title"] == "Invalid Resource"
-    assert client.get("/3.0/batches/0000000000").status_code == 404
+    assert mailchimp.get("/3.0/batches/0000000000").status_code == 404
