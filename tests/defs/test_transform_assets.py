@@ -12,7 +12,12 @@ import dagster as dg
 import pytest
 
 from pipeline.defs.partitions import partition_range_tags
-from pipeline.defs.transform.dbt import as_of_window_env, dbt_model_assets, dbt_resource
+from pipeline.defs.transform.dbt import (
+    as_of_window_env,
+    dbt_model_assets,
+    dbt_resource,
+    warehouse_target_path,
+)
 from pipeline.lib.ingest.warehouse import connect
 from tests.dbt.dbt_helpers import dbt_build
 from tests.defs.ingest_helpers import HISTORY, resources
@@ -85,6 +90,16 @@ def test_dbt_tables_carry_row_counts_and_column_types(built):
     assert customers["dagster/row_count"].value == rows
     columns = {c.name: c.type for c in customers["dagster/column_schema"].value.columns}
     assert columns["customer_id"] and columns["as_of_date"].lower() == "date"
+
+
+def test_dbt_steps_on_one_warehouse_parse_the_project_once(built, tmp_path):
+    _, warehouse, _ = built
+    log = (warehouse_target_path(warehouse) / "dbt.log").read_text()
+    # Four dbt steps ran on this warehouse; only the first parsed the whole project (its
+    # profile names this warehouse, unlike the parse `make setup` left).
+    assert log.count("Running with dbt=") == 4
+    assert log.count("Unable to do partial parsing") == 1
+    assert warehouse_target_path(warehouse) != warehouse_target_path(tmp_path / "other.duckdb")
 
 
 def test_a_partition_maps_to_the_as_of_date_after_its_day():

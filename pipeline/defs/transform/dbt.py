@@ -18,6 +18,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
+from hashlib import sha1
 from pathlib import Path
 
 import dagster as dg
@@ -100,7 +101,9 @@ def _build(
     for name in AS_OF_WINDOW_ENV:
         os.environ.pop(name, None)
     os.environ.update(as_of_window or {})
-    invocation = dbt.cli(["build"], context=context)
+    invocation = dbt.cli(
+        ["build"], context=context, target_path=warehouse_target_path(warehouse.path)
+    )
     # dbt holds the warehouse's write lock until it exits, so its events are collected first and
     # the UI's row counts and column types read after, in one query each. (dagster-dbt's own
     # fetchers poll their futures without sleeping while dbt runs, taking a core from it.)
@@ -112,6 +115,21 @@ def _build(
     yield from _with_relation_stats(events, invocation.manifest["nodes"], warehouse)
     if failure is not None:
         raise failure
+
+
+def warehouse_target_path(warehouse_file: str | Path) -> Path:
+    """dbt's target folder for one warehouse file, the same for every step and run on it.
+
+    dbt parses only what changed when its last parse was for the same profile, and the profile
+    names the warehouse: so each warehouse keeps its own parse state (a folder per invocation
+    would start from the one `make setup` parsed, whole again whenever the path differs, seconds
+    per step). dbt never runs twice at once on a warehouse (the `duckdb` pool), and its log in
+    the folder rotates by size.
+    """
+    resolved = str(Path(warehouse_file).resolve())
+    return (
+        dbt_project.project_dir / "target" / "warehouses" / sha1(resolved.encode()).hexdigest()[:16]
+    )
 
 
 def _with_relation_stats(events: list, nodes: dict, warehouse: WarehouseResource) -> Iterator:
