@@ -79,8 +79,9 @@ def warehouse_counts() -> dict[str, int]:
         }
 
 
-def print_platforms(played: list[str], built: dict[str, dict]) -> None:
-    """Which platforms the sandbox played, and what each contributed to the run."""
+def print_platforms(played: list[str], built: dict[str, dict], rows: dict[str, int]) -> None:
+    """Which platforms the sandbox played, and what each contributed to the run; and the
+    imported order CSVs (`make import-csv`), a source of orders too."""
     print(f"  platforms     {', '.join(played) or 'none'} served by the sandbox; "
           f"{', '.join(p for p in DEFAULT_PLATFORMS if p not in played) or 'none'} "
           "left unconfigured")  # fmt: skip
@@ -95,6 +96,8 @@ def print_platforms(played: list[str], built: dict[str, dict]) -> None:
         if sync.get("status") not in (None, "not configured"):
             parts.append(f"sync {sync['status']} ({sync['write_calls']} writes)")
         print(f"    {platform:<12} {'; '.join(parts) if parts else 'not used'}")
+    imported = rows.get("raw_files.orders", 0)
+    print(f"    {'csv':<12} {f'orders {imported} imported' if imported else 'not used'}")
 
 
 def print_models(built: dict[str, dict]) -> None:
@@ -185,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         + (f", faults injected {faults}" if faults else "")
     )
     built = materialization_metadata(result)
-    print_platforms(args.platforms, built)
+    rows_per_table = warehouse_counts()
+    print_platforms(args.platforms, built, rows_per_table)
     print(f"  {job:<13} partitions {first_day} to {last_day} in one pass: "
           f"{'succeeded' if result.success else 'FAILED'} (run {result.run_id[:8]})")  # fmt: skip
     for asset, counts in built.items():
@@ -210,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     print_models(built)
     print_syncs(built)
     print(f"  warehouse     {warehouse_path()}")
-    for table, rows in warehouse_counts().items():
+    for table, rows in rows_per_table.items():
         print(f"    {table:<44} {rows:>9} rows")
     print(f"  finished in   {time.perf_counter() - began:.1f}s")
     return 0 if result.success else 1

@@ -43,6 +43,7 @@ def test_demo_ingests_everything_then_the_next_day_adds_that_day(demo_shop):
                   "raw_klaviyo.profiles", "raw_klaviyo.metrics"):  # fmt: skip
         assert counts.get(table, 0) > 0, table
     assert "shopify, klaviyo, mailchimp served by the sandbox" in first
+    assert re.search(r"csv +not used", first), "no order CSV was imported"
     assert _write_calls(first)["klaviyo"] > 0 and _write_calls(first)["mailchimp"] > 0
     # The next day: the clock moves one day on and the daily job runs that one day, adding it.
     next_day = run_demo(root, port, "--next-day")
