@@ -104,11 +104,15 @@ def _open(page, url: str, ready_text: str) -> None:
 
 
 def _wait_for_text(scope, text: str, where: str, exact: bool = False) -> None:
-    """Waits (the page's default timeout) for `text` in `scope`; says what was missing where."""
+    _wait_to_see(scope.get_by_text(text, exact=exact).first, f"{where} never showed {text!r}")
+
+
+def _wait_to_see(locator, missing: str) -> None:
+    """Waits (the page's default timeout) for `locator`; fails saying what was `missing`."""
     try:
-        scope.get_by_text(text, exact=exact).first.wait_for()
+        locator.wait_for()
     except PlaywrightTimeout:
-        raise AssertionError(f"{where} never showed {text!r}") from None
+        raise AssertionError(missing) from None
 
 
 def _shot(page, name: str) -> None:
@@ -130,6 +134,7 @@ def test_the_segments_asset_shows_sizes_movement_and_a_plot(page, webserver):
     _open(page, f"{webserver}/assets/reports/segment_sizes", "marketable")
     _shot(page, "03-segment-sizes")
     table = page.locator("table", has=page.locator("th", has_text="marketable")).first
+    _wait_to_see(table, "reports/segment_sizes shows no table with a 'marketable' column")
     headers = table.locator("th").all_inner_texts()
     assert headers[:8] == ["segment", "members", "holdout", "entered", "exited", "change",
                            "change_pct", "marketable"]  # fmt: skip
@@ -147,6 +152,7 @@ def test_the_model_run_shows_a_metrics_table_per_task(page, webserver):
     # Whichever tasks trained on this short history show a table; every task shows its decision.
     _open(page, f"{webserver}/assets/ml/model_runs", "model (this run)")
     table = page.locator("table", has=page.locator("td", has_text="model (this run)")).first
+    _wait_to_see(table, "ml/model_runs shows no metrics table with a 'model (this run)' row")
     table.scroll_into_view_if_needed()
     _shot(page, "05-model-runs")
     assert "log_loss" in table.locator("th").all_inner_texts()
