@@ -78,8 +78,9 @@ def built_warehouse(raw_warehouse, tmp_path_factory):
 @pytest.fixture(scope="session")
 def every_platform_shop(tmp_path_factory):
     """The setups' small shop on Shopify, Klaviyo and Mailchimp: the first refresh over its whole
-    history, then the same run again. Yields (url, warehouse, first, second) with the sandbox up;
-    the warehouse is read-only by convention (copy it before writing)."""
+    history, then the daily refresh over the same days (a re-run once the models exist). Yields
+    (url, warehouse, first, second) with the sandbox up; the warehouse is read-only by
+    convention (copy it before writing)."""
     from tests.integration.setups_helpers import run_first_refresh, setup_sandbox
 
     root = tmp_path_factory.mktemp("every_platform")
@@ -87,7 +88,7 @@ def every_platform_shop(tmp_path_factory):
     platforms = {"shopify", "klaviyo", "mailchimp"}
     with setup_sandbox(root / "sandbox") as url:
         first = run_first_refresh(url, warehouse, platforms)
-        second = run_first_refresh(url, warehouse, platforms)
+        second = run_first_refresh(url, warehouse, platforms, job="daily_refresh")
         yield url, warehouse, first, second
 
 

@@ -67,17 +67,14 @@ def warehouses(tmp_path_factory, raw_warehouse):
     shutil.copytree(DBT_DIR, peek_project, ignore=shutil.ignore_patterns("target", "logs"))
     (peek_project / "macros" / "before_as_of.sql").write_text(PEEK_ONE_DAY)
     built = {}
+    # The features and what they read; the data tests are the other dbt builds' to run.
+    features_only = ("--select", "+customer_features", "--exclude", "resource_type:test",
+                     "resource_type:unit_test")  # fmt: skip
     for name, warehouse in (("early", early), ("late", late)):
-        dbt_build(warehouse, root / name / "dbt", "--exclude", "resource_type:unit_test")
+        dbt_build(warehouse, root / name / "dbt", *features_only)
         peeking = root / f"{name}-peek.duckdb"
         shutil.copy(warehouse, peeking)
-        dbt_build(
-            peeking,
-            root / name / "peek",
-            *("--select", "+customer_features"),
-            *("--exclude", "resource_type:test", "resource_type:unit_test"),
-            project_dir=peek_project,
-        )
+        dbt_build(peeking, root / name / "peek", *features_only, project_dir=peek_project)
         built[name], built[f"{name}-peek"] = warehouse, peeking
     return built
 

@@ -1,6 +1,7 @@
-"""The sync assets in the first refresh of a small shop on every platform: the run repeated makes
-zero write calls the second time; a dry run calls nothing; an oversized change is blocked by a
-failing check; Mailchimp without a key records "not configured" and calls nothing."""
+"""The sync assets in the first refresh of a small shop on every platform: the daily job re-run
+over the same days makes zero write calls; a dry run calls nothing; an oversized change is
+blocked by a failing check; Mailchimp without a key records "not configured" and calls
+nothing."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ def store(every_platform_shop, tmp_path_factory):
 def test_the_first_refresh_syncs_then_a_second_run_writes_nothing(store):
     _, warehouse, first, second = store
     assert first.success and second.success
+    assert (first.job_def.name, second.job_def.name) == ("first_refresh", "daily_refresh")
     for name in SYNCS:
         before, after = metadata(first, "activation", name), metadata(second, "activation", name)
         assert before["status"] == "synced" and before["write_calls"] > 0, name

@@ -14,7 +14,7 @@ from pipeline.defs.ingest.files import files_orders
 from pipeline.defs.ingest.klaviyo import klaviyo_assets
 from pipeline.defs.ingest.mailchimp import mailchimp_assets
 from pipeline.defs.ingest.shopify import shopify_assets
-from pipeline.defs.jobs import first_refresh
+from pipeline.defs.jobs import daily_refresh, first_refresh
 from pipeline.defs.ml.score import customer_scores
 from pipeline.defs.ml.train import model_runs
 from pipeline.defs.partitions import partition_range_tags
@@ -73,13 +73,18 @@ def setup_resources(url: str, warehouse: Path, platforms: set[str]) -> dict:
     }
 
 
-def run_first_refresh(url: str, warehouse: Path, platforms: set[str]) -> dg.ExecuteInProcessResult:
-    """The first refresh over the store's whole history, as `make demo` runs it."""
+def run_first_refresh(
+    url: str, warehouse: Path, platforms: set[str], job: str = "first_refresh"
+) -> dg.ExecuteInProcessResult:
+    """The first refresh over the store's whole history, as `make demo` runs it (or another of
+    the daily jobs over the same days, e.g. `daily_refresh` re-run once models exist)."""
     defs = dg.Definitions(
-        assets=ASSETS, jobs=[first_refresh], resources=setup_resources(url, warehouse, platforms)
+        assets=ASSETS,
+        jobs=[first_refresh, daily_refresh],
+        resources=setup_resources(url, warehouse, platforms),
     )
     last = SETUP_STORE.start + timedelta(days=SETUP_STORE.days - 1)
-    return defs.resolve_job_def("first_refresh").execute_in_process(
+    return defs.resolve_job_def(job).execute_in_process(
         tags=partition_range_tags(SETUP_STORE.start.isoformat(), last.isoformat()),
         raise_on_error=False,
     )

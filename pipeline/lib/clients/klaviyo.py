@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from pipeline.lib.clients.http import ApiError, ApiSession
 from pipeline.lib.clients.ratelimit import EndpointRateLimiter
+from pipeline.lib.clients.timestamps import as_utc, parse_utc
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class KlaviyoClient:
         `updated` allows only greater-than and less-than, so the request starts one second
         early and the few profiles updated in that second are dropped here.
         """
-        low, high = _utc(start), _utc(end)
+        low, high = as_utc(start), as_utc(end)
         params = {
             "filter": f"greater-than(updated,{_iso(low - timedelta(seconds=1))}),"
             f"less-than(updated,{_iso(high)})",
@@ -93,7 +94,7 @@ class KlaviyoClient:
             "page[size]": str(PROFILE_PAGE),
         }
         for profile in self._collection("get_profiles", "/api/profiles", params):
-            updated = _parse((profile.get("attributes") or {}).get("updated"))
+            updated = parse_utc((profile.get("attributes") or {}).get("updated"))
             # A record whose `updated` cannot be read is kept: quarantine judges it, not us.
             if updated is None or updated >= low:
                 yield profile
@@ -101,8 +102,8 @@ class KlaviyoClient:
     def fetch_events_between(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
         """Events with start <= datetime < end, oldest first, with their metric and profile ids."""
         params = {
-            "filter": f"greater-or-equal(datetime,{_iso(_utc(start))}),"
-            f"less-than(datetime,{_iso(_utc(end))})",
+            "filter": f"greater-or-equal(datetime,{_iso(as_utc(start))}),"
+            f"less-than(datetime,{_iso(as_utc(end))})",
             "sort": "datetime",
             "page[size]": str(EVENT_PAGE),
         }
@@ -160,22 +161,6 @@ def _without_links(resource: Any) -> Any:
     return resource
 
 
-def _utc(moment: datetime) -> datetime:
-    """An aware UTC datetime; naive ones are taken to be UTC already."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
 def _iso(moment: datetime) -> str:
     # Whole seconds render as 2024-01-01T00:00:00+00:00; finer instants keep their fraction.
     return moment.isoformat()
-
-
-def _parse(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return _utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
-        return None

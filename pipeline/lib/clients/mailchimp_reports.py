@@ -29,6 +29,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pipeline.lib.clients.timestamps import as_utc, parse_utc
+
 DEFAULT_LOOKBACK_DAYS = 90
 _SECOND = timedelta(seconds=1)
 # Before this, a window is "everything so far": Mailchimp was founded in 2001.
@@ -42,12 +44,12 @@ class ReportCalls:
         self, list_id: str, start: datetime, end: datetime
     ) -> Iterator[dict[str, Any]]:
         """Members with start <= last_changed < end, with status, tags and merge fields."""
-        low, high = _utc(start), _utc(end)
+        low, high = as_utc(start), as_utc(end)
         params = {"before_last_changed": _iso(high)}
         if low > _ALL_TIME:
             params["since_last_changed"] = _iso(low - _SECOND)
         for member in self._pages(f"/lists/{list_id}/members", "members", params):
-            changed = _parse(member.get("last_changed"))
+            changed = parse_utc(member.get("last_changed"))
             # A member whose `last_changed` cannot be read is kept: quarantine judges it.
             if changed is None or changed >= low:
                 yield _without_links(member)
@@ -56,13 +58,13 @@ class ReportCalls:
         self, list_id: str, start: datetime, end: datetime
     ) -> Iterator[dict[str, Any]]:
         """The audience's campaigns with start <= send_time < end, oldest first."""
-        low, high = _utc(start), _utc(end)
+        low, high = as_utc(start), as_utc(end)
         params = {"status": "sent", "list_id": list_id, "before_send_time": _iso(high)}
         params |= {"sort_field": "send_time", "sort_dir": "ASC"}
         if low > _ALL_TIME:
             params["since_send_time"] = _iso(low - _SECOND)
         for campaign in self._pages("/campaigns", "campaigns", params):
-            sent = _parse(campaign.get("send_time"))
+            sent = parse_utc(campaign.get("send_time"))
             if sent is None or sent >= low:
                 yield _without_links(campaign)
 
@@ -74,11 +76,11 @@ class ReportCalls:
         lookback_days: int = DEFAULT_LOOKBACK_DAYS,
     ) -> Iterator[dict[str, Any]]:
         """Every send, open, click, bounce and unsubscribe with start <= time < end, flat."""
-        low, high = _utc(start), _utc(end)
+        low, high = as_utc(start), as_utc(end)
         since = low - timedelta(days=lookback_days) if low > _ALL_TIME else low
         for campaign in self.fetch_campaigns_sent_between(list_id, since, high):
             campaign_id = campaign["id"]
-            sent_at = _parse(campaign.get("send_time"))
+            sent_at = parse_utc(campaign.get("send_time"))
             sent_in_window = sent_at is not None and low <= sent_at
             params = {} if sent_in_window or low <= _ALL_TIME else {"since": _iso(low - _SECOND)}
             path = f"/reports/{campaign_id}/email-activity"
@@ -106,7 +108,7 @@ def _flatten(
     for action in actions:
         if not isinstance(action, dict):
             action = {"action": None, "raw": action}
-        moment = _parse(action.get("timestamp"))
+        moment = parse_utc(action.get("timestamp"))
         if moment is not None and not low <= moment < high:
             continue
         name, stamp = str(action.get("action")), str(action.get("timestamp"))
@@ -135,21 +137,5 @@ def _without_links(record: Any) -> Any:
     return {key: value for key, value in record.items() if key != "_links"}
 
 
-def _utc(moment: datetime) -> datetime:
-    """An aware UTC datetime; naive ones are taken to be UTC already."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
 def _iso(moment: datetime) -> str:
     return moment.replace(microsecond=0).isoformat()
-
-
-def _parse(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return _utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
-        return None
