@@ -30,3 +30,15 @@ def test_every_asset_is_described_grouped_by_stage_and_owned():
         for spec in specs
     }
     assert {key: missing for key, missing in lacking.items() if missing} == {}
+
+
+def test_marts_carry_the_daily_freshness_policy_and_their_build_steps_do_not():
+    graph = defs.resolve_asset_graph()
+
+    def policy(name: str):
+        return graph.get(dg.AssetKey(name.split("/"))).freshness_policy
+
+    assert policy("marts/customers") is not None
+    assert policy("marts/customer_segments") is not None
+    assert policy("intermediate/int_segment_memberships") is None
+    assert policy("staging/stg_shopify__orders") is None

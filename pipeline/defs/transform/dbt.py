@@ -63,7 +63,9 @@ class ForesightTranslator(DagsterDbtTranslator):
         spec = spec.replace_attributes(
             group_name="transform", owners=["team:data"], kinds={"dbt", "duckdb"}
         )
-        if "marts" in manifest["nodes"].get(unique_id, {}).get("fqn", []):
+        fqn = manifest["nodes"].get(unique_id, {}).get("fqn", [])
+        # Marts, not the intermediate steps kept beside the segment marts they build.
+        if "marts" in fqn and "steps" not in fqn:
             spec = dg.apply_freshness_policy(spec, MARTS_FRESHNESS)
         return spec
 
