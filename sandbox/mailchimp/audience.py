@@ -92,7 +92,8 @@ class Audience:
         self.state = MailchimpState(ctx.state)
         self._base: pa.Table | None = None
         self._base_index: dict[str, dict[str, Any]] = {}
-        self._fields: list[dict[str, Any]] | None = None
+        # Guards `_base` only, and is never held while taking the state's lock: a member batch
+        # holds that one while it reads the store side.
         self._lock = threading.Lock()
 
     def check(self, request: McRequest) -> None:
@@ -101,20 +102,14 @@ class Audience:
             raise not_found()
 
     def fields(self) -> list[dict[str, Any]]:
-        """Every merge field definition, defaults first (cached: only `add_field` adds)."""
-        with self._lock:
-            if self._fields is None:
-                self._fields = DEFAULT_FIELDS + self.state.merge_fields(self.list_id)
-            return self._fields
+        """Every merge field definition, defaults first."""
+        return DEFAULT_FIELDS + self.state.merge_fields(self.list_id)
 
     def add_field(self, definition: dict[str, Any]) -> dict[str, Any] | None:
         """Store a new merge field; None when its tag is taken."""
-        with self._lock:
-            taken = {f["tag"] for f in DEFAULT_FIELDS}
-            first_id = len(DEFAULT_FIELDS) + 1
-            stored = self.state.add_merge_field(self.list_id, definition, first_id, taken)
-            self._fields = None
-        return stored
+        taken = {f["tag"] for f in DEFAULT_FIELDS}
+        first_id = len(DEFAULT_FIELDS) + 1
+        return self.state.add_merge_field(self.list_id, definition, first_id, taken)
 
     def query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         """Rows of `sql` run over `members` (the audience's members as MEMBERS_SQL defines)."""

@@ -56,17 +56,23 @@ class MailchimpState(TagState):
         self._con = state.cursor()
         self._con.execute(_SCHEMA + TAG_SCHEMA)
         self._lock = threading.RLock()  # re-entered: a member batch saves in a transaction
+        self._merge_fields: dict[str, list[dict[str, Any]]] = {}
 
     # -- merge fields ------------------------------------------------------------------------
 
     def merge_fields(self, list_id: str) -> list[dict[str, Any]]:
-        """Client-created merge field definitions, in creation order."""
-        rows = self._rows(
-            "select definition::varchar as d from mc_merge_fields where list_id = ?"
-            " order by merge_id",
-            [list_id],
-        )
-        return [json.loads(row["d"]) for row in rows]
+        """Client-created merge field definitions, in creation order. Cached until
+        `add_merge_field` adds one; the cache shares the write lock, so a member batch that holds
+        it reads the fields without taking a second lock."""
+        with self._lock:
+            if list_id not in self._merge_fields:
+                rows = self._rows(
+                    "select definition::varchar as d from mc_merge_fields where list_id = ?"
+                    " order by merge_id",
+                    [list_id],
+                )
+                self._merge_fields[list_id] = [json.loads(row["d"]) for row in rows]
+            return self._merge_fields[list_id]
 
     def add_merge_field(
         self, list_id: str, definition: dict[str, Any], first_id: int, taken: set[str]
@@ -89,6 +95,7 @@ class MailchimpState(TagState):
                 "insert into mc_merge_fields values (?, ?, ?, ?)",
                 [list_id, merge_id, tag, json.dumps(stored)],
             )
+            self._merge_fields.pop(list_id, None)
         return stored
 
     # -- members -----------------------------------------------------------------------------
