@@ -6,9 +6,9 @@ default all three; the others are left unconfigured, as in a shop without them, 
 holds. Extra arguments go to `python -m sandbox serve` (e.g. `--customers 50000 --faults
 429=0.1`). The sandbox runs as its own process on 127.0.0.1, as a real platform is its own
 service, and stops at the end whatever happens. The first demo backfills the whole history in one
-run over the range of daily partitions, as `first_refresh`, which also trains the first models
-before scoring; later demos run `daily_refresh`, re-pull it and must leave the warehouse
-unchanged. `--next-day` (`make next-day`) moves the sandbox clock one day
+pass (each partitioned stage one range run, see `staged_run`), as `first_refresh`, which also
+trains the first models before scoring; later demos run `daily_refresh`, re-pull it and must
+leave the warehouse unchanged. `--next-day` (`make next-day`) moves the sandbox clock one day
 past the last demo's and runs `daily_refresh` for that one new day. Steps print as they run.
 """
 
@@ -28,6 +28,7 @@ import requests
 from pipeline.cli.demo_clock import DemoClockError, record_clock, sandbox_clock_args
 from pipeline.cli.progress import printed_progress
 from pipeline.cli.run_job import materialization_metadata
+from pipeline.cli.staged_run import CombinedResult, run_in_stages
 from pipeline.defs.partitions import HISTORY_START, partition_range_tags
 from pipeline.lib.ingest.warehouse import connect
 from pipeline.lib.settings import warehouse_path
@@ -46,25 +47,37 @@ def models_registered() -> bool:
         return bool(found) and con.execute("select count(*) from ml.model_runs").fetchone()[0] > 0
 
 
-def run_daily_refresh(job: str, first: date, last: date) -> dg.ExecuteInProcessResult:
-    """The daily job over the partitions [first, last] as one run, recorded in the instance:
-    partitioned stages pass over the range once (as a backfill does), the rest run once."""
+def run_daily_refresh(job: str, first: date, last: date) -> CombinedResult:
+    """The daily job over the partitions [first, last], recorded in the instance: one run for
+    one day; for a range, its partitioned stages as range runs and the rest once (see
+    `staged_run`), so a first load does not record every check for every day."""
     from pipeline.definitions import defs  # after the environment points at the platforms
 
     if os.environ.get("DAGSTER_HOME"):
         instance = dg.DagsterInstance.get()
     else:
         instance = dg.DagsterInstance.ephemeral()
-    run_id = str(uuid.uuid4())
-    with printed_progress(instance, run_id):
-        return defs.resolve_job_def(job).execute_in_process(
-            instance=instance,
-            run_id=run_id,
-            tags=partition_range_tags(first.isoformat(), last.isoformat()),
-            # The printed progress names the steps; Dagster's own log stays for the UI.
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            raise_on_error=False,
-        )
+    tags = partition_range_tags(first.isoformat(), last.isoformat())
+
+    def execute(job_def, keys, run_tags, label):
+        run_id = str(uuid.uuid4())
+        if label:
+            print(f"  {label}", flush=True)
+        with printed_progress(instance, run_id):
+            return job_def.execute_in_process(
+                instance=instance,
+                run_id=run_id,
+                asset_selection=keys,
+                tags=run_tags,
+                # The printed progress names the steps; Dagster's own log stays for the UI.
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                raise_on_error=False,
+            )
+
+    job_def = defs.resolve_job_def(job)
+    if first == last:
+        return CombinedResult([execute(job_def, None, tags, "")])
+    return CombinedResult(run_in_stages(job_def, tags, execute))
 
 
 def warehouse_counts() -> dict[str, int]:
@@ -175,7 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         first_day = last_day if args.next_day else date.fromisoformat(HISTORY_START)
         job = "daily_refresh" if models_registered() else "first_refresh"
         days = (last_day - first_day).days + 1
-        print(f"running {job} over {days} daily partition(s) in one run", flush=True)
+        print(
+            f"running {job} over {days} daily partition(s)"
+            + (": each partitioned stage as one range run, the rest once" if days > 1 else ""),
+            flush=True,
+        )
         result = run_daily_refresh(job, first_day, last_day)
         faults = requests.get(f"{url}/sandbox/state", timeout=30).json()["faults_injected"]
     if result.success:
@@ -191,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     rows_per_table = warehouse_counts()
     print_platforms(args.platforms, built, rows_per_table)
     print(f"  {job:<13} partitions {first_day} to {last_day} in one pass: "
-          f"{'succeeded' if result.success else 'FAILED'} (run {result.run_id[:8]})")  # fmt: skip
+          f"{'succeeded' if result.success else 'FAILED'} (run {result.run_id})")  # fmt: skip
     for asset, counts in built.items():
         if "fetched" in counts:  # an ingest asset
             print(
