@@ -1,5 +1,6 @@
 """The Dagster UI as a person reads it, in a real browser (Debian's Chromium driven by
-Playwright): the asset graph, the segment sizes, the model run's metric tables and a run.
+Playwright): the asset graph, the segment sizes, the model run's metric tables, a run, and a mart's
+freshness policy as the daemon evaluated it.
 
 The instance is the one `make demo` writes (the session's small demo shop, as its first demo left
 it), served by `dagster-webserver` on a free port of 127.0.0.1 with `dagster-daemon` beside it
@@ -99,7 +100,19 @@ def _open(page, url: str, ready_text: str) -> None:
     skip = page.get_by_role("button", name="Skip")
     with contextlib.suppress(PlaywrightTimeout):
         skip.click(timeout=8_000)
-    page.get_by_text(ready_text, exact=False).first.wait_for()
+    _wait_for_text(page, ready_text, where=url)
+
+
+def _wait_for_text(scope, text: str, where: str, exact: bool = False) -> None:
+    _wait_to_see(scope.get_by_text(text, exact=exact).first, f"{where} never showed {text!r}")
+
+
+def _wait_to_see(locator, missing: str) -> None:
+    """Waits (the page's default timeout) for `locator`; fails saying what was `missing`."""
+    try:
+        locator.wait_for()
+    except PlaywrightTimeout:
+        raise AssertionError(missing) from None
 
 
 def _shot(page, name: str) -> None:
@@ -121,6 +134,7 @@ def test_the_segments_asset_shows_sizes_movement_and_a_plot(page, webserver):
     _open(page, f"{webserver}/assets/reports/segment_sizes", "marketable")
     _shot(page, "03-segment-sizes")
     table = page.locator("table", has=page.locator("th", has_text="marketable")).first
+    _wait_to_see(table, "reports/segment_sizes shows no table with a 'marketable' column")
     headers = table.locator("th").all_inner_texts()
     assert headers[:8] == ["segment", "members", "holdout", "entered", "exited", "change",
                            "change_pct", "marketable"]  # fmt: skip
@@ -138,6 +152,7 @@ def test_the_model_run_shows_a_metrics_table_per_task(page, webserver):
     # Whichever tasks trained on this short history show a table; every task shows its decision.
     _open(page, f"{webserver}/assets/ml/model_runs", "model (this run)")
     table = page.locator("table", has=page.locator("td", has_text="model (this run)")).first
+    _wait_to_see(table, "ml/model_runs shows no metrics table with a 'model (this run)' row")
     table.scroll_into_view_if_needed()
     _shot(page, "05-model-runs")
     assert "log_loss" in table.locator("th").all_inner_texts()
@@ -150,8 +165,50 @@ def test_the_model_run_shows_a_metrics_table_per_task(page, webserver):
 def test_a_run_shows_its_steps_succeeded(page, webserver):
     _open(page, f"{webserver}/runs", "weekly_retrain")
     page.locator('a[href^="/runs/"]').first.click()  # the latest run: the retrain
-    page.get_by_text("Run of").first.wait_for()
-    page.get_by_text("Success", exact=True).first.wait_for()
+    _wait_for_text(page, "Run of", where="the latest run's page")
+    _wait_for_text(page, "Success", where="the latest run's page", exact=True)
     _shot(page, "06-run")
     assert page.get_by_text("weekly_retrain").count() > 0
     assert page.get_by_text("Errored (0)").count() == 1
+
+
+FRESHNESS_QUERY = """query ($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) {
+  ... on AssetNode { freshnessStatusInfo { freshnessStatus } } } }"""
+
+
+def _freshness_status(url: str, path: list[str]) -> str | None:
+    """The freshness status the UI shows for an asset, from the webserver's GraphQL API."""
+    query = {"query": FRESHNESS_QUERY, "variables": {"key": {"path": path}}}
+    answer = requests.post(f"{url}/graphql", json=query, timeout=10)
+    answer.raise_for_status()
+    info = answer.json()["data"]["assetNodeOrError"].get("freshnessStatusInfo")
+    return info["freshnessStatus"] if info else None
+
+
+def _wait_for_freshness_evaluation(url: str, path: list[str], within_seconds: int = 180) -> str:
+    # The daemon evaluates every few seconds once it has loaded the code location: poll for its
+    # first verdict on this asset (UNKNOWN means not evaluated yet) rather than sleeping.
+    deadline = time.monotonic() + within_seconds
+    status = _freshness_status(url, path)
+    while status in (None, "UNKNOWN") and time.monotonic() < deadline:
+        time.sleep(2)
+        status = _freshness_status(url, path)
+    return status
+
+
+def test_a_mart_shows_its_freshness_policy_passing(page, webserver):
+    status = _wait_for_freshness_evaluation(webserver, ["marts", "customers"])
+    assert status == "HEALTHY", f"the daemon's freshness verdict for marts/customers: {status}"
+    _open(page, f"{webserver}/assets/marts/customers", "Freshness policy")
+    # The sidebar section headed "Freshness policy": its verdict tag and last materialization.
+    section = page.locator(
+        "xpath=//*[.//text()[normalize-space()='Freshness policy']"
+        " and .//text()[starts-with(normalize-space(), 'Last materialized')]]"
+    ).last
+    _wait_for_text(section, "Passing", where="the Freshness policy section", exact=True)
+    section.scroll_into_view_if_needed()
+    _shot(page, "07-freshness")
+    shown = section.inner_text()
+    assert "Not evaluated" not in shown, shown
+    assert "Passing" in shown and "Last materialized" in shown, shown
+    assert "Fails if more than" in shown, shown  # the policy itself, beside its verdict
