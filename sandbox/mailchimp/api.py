@@ -44,6 +44,7 @@ from starlette.routing import BaseRoute, Route
 
 from sandbox.context import SandboxContext
 from sandbox.mailchimp import audience as audience_api
+from sandbox.mailchimp import batch_subscribe
 from sandbox.mailchimp import forget as forget_api
 from sandbox.mailchimp import members as members_api
 from sandbox.mailchimp import reports as reports_api
@@ -59,7 +60,7 @@ _MEMBER = "/lists/{list_id}/members/{subscriber_hash}"
 OPERATIONS: dict[str, dict[str, Handler]] = {
     "/ping": {"GET": lambda _a, _r: document({"health_status": "Everything's Chimpy!"})},
     "/lists": {"GET": audience_api.get_lists},
-    "/lists/{list_id}": {"GET": audience_api.get_list, "POST": members_api.batch_members},
+    "/lists/{list_id}": {"GET": audience_api.get_list, "POST": batch_subscribe.batch_members},
     "/lists/{list_id}/merge-fields": {
         "GET": audience_api.get_merge_fields,
         "POST": audience_api.create_merge_field,
@@ -123,7 +124,7 @@ def mailchimp_routes(
     """Starlette routes emulating Mailchimp's Marketing API (with and without a trailing slash)."""
     audience = Audience(ctx)
     limiter = limiter or ConnectionLimiter()
-    batches = BatchRunner(audience, OPERATIONS)
+    batches = BatchRunner(audience, OPERATIONS, {members_api.put_member: members_api.put_members})
     reports = reports_api.Reports(audience)
     operations = {
         **OPERATIONS,

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pyarrow as pa
 from starlette.responses import Response
 
 from sandbox.context import SandboxContext
+from sandbox.mailchimp.member_batch import MemberBatch
 from sandbox.mailchimp.merge import (
     DEFAULT_FIELDS,
     MAX_FIELDS,
@@ -89,7 +92,8 @@ class Audience:
         self.state = MailchimpState(ctx.state)
         self._base: pa.Table | None = None
         self._base_index: dict[str, dict[str, Any]] = {}
-        self._fields: list[dict[str, Any]] | None = None
+        # Guards `_base` only, and is never held while taking the state's lock: a member batch
+        # holds that one while it reads the store side.
         self._lock = threading.Lock()
 
     def check(self, request: McRequest) -> None:
@@ -98,20 +102,14 @@ class Audience:
             raise not_found()
 
     def fields(self) -> list[dict[str, Any]]:
-        """Every merge field definition, defaults first (cached: only `add_field` adds)."""
-        with self._lock:
-            if self._fields is None:
-                self._fields = DEFAULT_FIELDS + self.state.merge_fields(self.list_id)
-            return self._fields
+        """Every merge field definition, defaults first."""
+        return DEFAULT_FIELDS + self.state.merge_fields(self.list_id)
 
     def add_field(self, definition: dict[str, Any]) -> dict[str, Any] | None:
         """Store a new merge field; None when its tag is taken."""
-        with self._lock:
-            taken = {f["tag"] for f in DEFAULT_FIELDS}
-            first_id = len(DEFAULT_FIELDS) + 1
-            stored = self.state.add_merge_field(self.list_id, definition, first_id, taken)
-            self._fields = None
-        return stored
+        taken = {f["tag"] for f in DEFAULT_FIELDS}
+        first_id = len(DEFAULT_FIELDS) + 1
+        return self.state.add_merge_field(self.list_id, definition, first_id, taken)
 
     def query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         """Rows of `sql` run over `members` (the audience's members as MEMBERS_SQL defines)."""
@@ -125,13 +123,23 @@ class Audience:
             return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
     def member(self, member_id: str) -> dict[str, Any] | None:
-        """One member as a MEMBERS_SQL row, combined in Python: a point lookup per upsert must
-        cost far less than a query (a test holds the two definitions equal)."""
+        """One member as a MEMBERS_SQL row, or None (see `member_in`)."""
+        with self.state.member_batch(self.list_id, [member_id]) as batch:
+            return self.member_in(batch, member_id)
+
+    def member_batch(self, member_ids: Iterable[str]) -> AbstractContextManager[MemberBatch]:
+        """What clients wrote about `member_ids`, read once, saved when the block ends."""
+        return self.state.member_batch(self.list_id, member_ids)
+
+    def member_in(self, batch: MemberBatch, member_id: str) -> dict[str, Any] | None:
+        """One member as a MEMBERS_SQL row, combined in Python from the store's side and what
+        `batch` holds: a point lookup per upsert must cost far less than a query (a test holds
+        the two definitions equal)."""
         self._base_members()
         base = self._base_index.get(member_id)
-        written = self.state.member_row(self.list_id, member_id)
+        written = batch.written(member_id)
         # A deleted member's writes are gone, so only a store person can hide behind a tombstone.
-        if written is None and (base is None or self.state.is_deleted(self.list_id, member_id)):
+        if written is None and (base is None or batch.is_deleted(member_id)):
             return None
         base, written = base or {}, written or {}
         stamps = [t for t in (base.get("last_changed"), written.get("last_changed")) if t]
@@ -146,7 +154,7 @@ class Audience:
             "timestamp_signup": base.get("timestamp_signup") or written.get("created"),
             "timestamp_opt": None if written.get("status") else base.get("timestamp_opt"),
             "last_changed": max(stamps),
-            "tags": self.state.member_tags(self.list_id, member_id),
+            "tags": batch.tags(member_id),
         }
 
     def _base_members(self) -> pa.Table:

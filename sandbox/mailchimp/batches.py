@@ -10,12 +10,16 @@ That URL is a presigned download in Mailchimp (no API key); here it is served un
 `/sandbox/mailchimp/batch-results/`. Each operation runs through the same handlers as a direct
 call, so a member upsert in a batch obeys exactly what `PUT .../members/{hash}` obeys
 (`status_if_new`, merge field checks); an operation that fails counts as errored, the batch goes
-on. Batches live in memory: like Mailchimp's, their results are short-lived.
+on. A run of consecutive operations whose handler can answer many at once (member upserts) is
+handed over whole, so it reads the audience once and saves in one transaction; each operation
+is still answered as it would be alone, and progress advances by the run. Batches live in
+memory: like Mailchimp's, their results are short-lived.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import tarfile
@@ -43,6 +47,9 @@ from sandbox.mailchimp.rest import (
 RESULTS_PATH = "/sandbox/mailchimp/batch-results"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 Handler = Callable[[Audience, McRequest], Response]
+# Answers many requests of one handler at once, each exactly as that handler alone would.
+ManyHandler = Callable[[Audience, list[McRequest]], list[Response]]
+Routed = tuple[Handler, McRequest] | MailchimpError
 
 
 @dataclass
@@ -81,8 +88,14 @@ class Batch:
 class BatchRunner:
     """Accepts batches and runs each in a background thread through `operations`' handlers."""
 
-    def __init__(self, audience: Audience, operations: Mapping[str, Mapping[str, Handler]]):
+    def __init__(
+        self,
+        audience: Audience,
+        operations: Mapping[str, Mapping[str, Handler]],
+        grouped: Mapping[Handler, ManyHandler] | None = None,
+    ):
         self.audience = audience
+        self.grouped = dict(grouped or {})
         self.routes = [(_pattern(template), handlers) for template, handlers in operations.items()]
         self.batches: dict[str, Batch] = {}
 
@@ -119,48 +132,67 @@ class BatchRunner:
         with batch.lock:
             batch.status = "started"
         results = []
-        for operation in batch.operations:
-            status_code, answer = self._call(operation, submitted)
-            results.append(
-                {
-                    "status_code": status_code,
-                    "operation_id": operation.get("operation_id"),
-                    "response": answer,
-                }
-            )
+        routed = [(operation, self._route(operation, submitted)) for operation in batch.operations]
+        for _, run in itertools.groupby(enumerate(routed), key=self._run_key):
+            calls = [call for _, call in run]
+            answers = self._answer(calls)
+            for (operation, _), answer in zip(calls, answers, strict=True):
+                results.append(
+                    {
+                        "status_code": answer.status_code,
+                        "operation_id": operation.get("operation_id"),
+                        "response": bytes(answer.body).decode(),
+                    }
+                )
             with batch.lock:
-                batch.finished += 1
-                batch.errored += status_code >= 400
+                batch.finished += len(answers)
+                batch.errored += sum(answer.status_code >= 400 for answer in answers)
         archive = _archive(batch.id, results)
         with batch.lock:
             batch.archive, batch.completed_at, batch.status = archive, submitted.now, "finished"
 
-    def _call(self, operation: dict[str, Any], submitted: McRequest) -> tuple[int, str]:
-        path = "/" + operation["path"].strip("/")
+    def _run_key(self, item: tuple[int, tuple[dict, Routed]]) -> Any:
+        """Consecutive operations of one handler that answers many at once share a key (its
+        handler); every other operation runs alone."""
+        index, (_, routed) = item
+        if isinstance(routed, tuple) and routed[0] in self.grouped:
+            return routed[0]
+        return index
+
+    def _answer(self, calls: list[tuple[dict, Routed]]) -> list[Response]:
+        """The answers to one run of operations, in order, exactly as each alone would get."""
+        first = calls[0][1]
+        if isinstance(first, tuple) and first[0] in self.grouped:
+            together = self.grouped[first[0]]
+            return together(self.audience, [request for _, (_, request) in calls])
+        if isinstance(first, MailchimpError):
+            return [first.response()]
+        handler, request = first
         try:
-            for pattern, handlers in self.routes:
-                match = pattern.fullmatch(path)
-                if match is None:
-                    continue
-                handler = handlers.get(operation["method"])
-                if handler is None:
-                    raise MailchimpError(405, "Method Not Allowed", f"{operation['method']} {path}")
-                params = {k: str(v) for k, v in (operation.get("params") or {}).items()}
-                answer = handler(
-                    self.audience,
-                    McRequest(
-                        base=submitted.base,
-                        path_params=match.groupdict(),
-                        query=QueryParams(params),
-                        now=submitted.now,
-                        body=(operation.get("body") or "").encode(),
-                    ),
-                )
-                return answer.status_code, bytes(answer.body).decode()
-            raise not_found()
+            return [handler(self.audience, request)]
         except MailchimpError as error:
-            answer = error.response()
-            return answer.status_code, bytes(answer.body).decode()
+            return [error.response()]
+
+    def _route(self, operation: dict[str, Any], submitted: McRequest) -> Routed:
+        """The handler of one operation and its request, or the problem it is answered with."""
+        path = "/" + operation["path"].strip("/")
+        for pattern, handlers in self.routes:
+            match = pattern.fullmatch(path)
+            if match is None:
+                continue
+            handler = handlers.get(operation["method"])
+            if handler is None:
+                return MailchimpError(405, "Method Not Allowed", f"{operation['method']} {path}")
+            params = {k: str(v) for k, v in (operation.get("params") or {}).items()}
+            request = McRequest(
+                base=submitted.base,
+                path_params=match.groupdict(),
+                query=QueryParams(params),
+                now=submitted.now,
+                body=(operation.get("body") or "").encode(),
+            )
+            return handler, request
+        return not_found()
 
 
 def _pattern(template: str) -> re.Pattern[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from sandbox.mailchimp.audience import Audience
+from sandbox.mailchimp.member_batch import MemberBatch
 from sandbox.mailchimp.rest import MailchimpError, McRequest, document, not_found
 
 
@@ -25,9 +26,9 @@ def delete_permanent(audience: Audience, request: McRequest) -> Response:
     return document(None)
 
 
-def refuse_forgotten(audience: Audience, member_id: str, email: str) -> None:
+def refuse_forgotten(batch: MemberBatch, member_id: str, email: str) -> None:
     """Mailchimp's 400 when a new member would bring back a permanently deleted address."""
-    if audience.state.is_deleted(audience.list_id, member_id):
+    if batch.is_deleted(member_id):
         detail = (
             f"{email} was permanently deleted and cannot be re-imported. The contact must"
             " re-subscribe to get back on the list."

@@ -1,5 +1,5 @@
-"""Mailchimp audience members: read, upsert (PUT), batch subscribe (POST list), tags; their
-permanent deletion is `mailchimp_forget`.
+"""Mailchimp audience members: read, upsert (PUT, alone or many in a batch operation), tags;
+their batch subscribe is `batch_subscribe`, their permanent deletion `mailchimp_forget`.
 
 A member is addressed by its subscriber hash, the md5 of the lower-cased email (the email itself
 is accepted too, as Mailchimp does). Consent rules, as Mailchimp applies them:
@@ -16,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
 
 from sandbox.mailchimp.audience import STATUSES, Audience
 from sandbox.mailchimp.forget import refuse_forgotten
+from sandbox.mailchimp.member_batch import MemberBatch
 from sandbox.mailchimp.merge import check_values
 from sandbox.mailchimp.rest import (
     MailchimpError,
@@ -36,10 +38,8 @@ from sandbox.mailchimp.rest import (
     without_nulls,
 )
 
-MAX_BATCH = 500
 WRITABLE = STATUSES[:-1]  # `archived` is reached by archiving, never set
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
-_EXISTS = "is already a list member. Use PUT to insert or update list members."
 _BLOCKED = {"unsubscribed": {"subscribed"}, "cleaned": {"subscribed", "pending"}}
 
 
@@ -157,15 +157,19 @@ def _compliance(email: str, current: str, wanted: str | None) -> None:
         raise MailchimpError(400, "Member In Compliance State", detail)
 
 
-def _write(
-    audience: Audience, request: McRequest, payload: dict[str, Any], status_key: str | None
+def write_member(
+    audience: Audience,
+    batch: MemberBatch,
+    request: McRequest,
+    payload: dict[str, Any],
+    status_key: str | None,
 ) -> tuple[dict[str, Any], bool]:
     """Create or update one member from a PUT body or a batch item; (row, created)."""
     email = check_email(payload.get("email_address"))
     member_id = subscriber_hash(email)
     status = _check_status(payload, "status")
     status_if_new = _check_status(payload, status_key) if status_key else None
-    existing = audience.member(member_id)
+    existing = audience.member_in(batch, member_id)
     merge = check_values(
         audience.fields(),
         payload.get("merge_fields"),
@@ -173,32 +177,48 @@ def _write(
         skip_required=request.flag("skip_merge_validation"),
     )
     if existing is None:
-        refuse_forgotten(audience, member_id, email)
+        refuse_forgotten(batch, member_id, email)
         initial = status_if_new or status
         if initial is None:
             field = status_key or "status"
             raise invalid([{"field": field, "message": "This value should not be blank."}])
-        audience.state.write_member(
-            audience.list_id, member_id, email, initial, merge, request.now, created=True
-        )
+        batch.write(member_id, email, initial, merge, request.now, created=True)
     else:
         _compliance(email, existing["status"], status)
         changed = status if status != existing["status"] else None
-        audience.state.write_member(
-            audience.list_id, member_id, email, changed, merge, request.now, created=False
-        )
-    return audience.member(member_id), existing is None
+        batch.write(member_id, email, changed, merge, request.now, created=False)
+    return audience.member_in(batch, member_id), existing is None
 
 
 def put_member(audience: Audience, request: McRequest) -> Response:
+    (answer,) = put_members(audience, [request])
+    return answer
+
+
+def put_members(audience: Audience, requests: list[McRequest]) -> list[Response]:
+    """`PUT .../members/{subscriber_hash}` for each request, in order, each answered exactly as
+    alone; the members are read once for all of them and saved in one transaction."""
+    with audience.member_batch(request.member_id() for request in requests) as batch:
+        return [_answer(lambda r=request: _put(audience, batch, r)) for request in requests]
+
+
+def _put(audience: Audience, batch: MemberBatch, request: McRequest) -> Response:
     audience.check(request)
     payload = request.json_body()
     email = check_email(payload.get("email_address"))
     if subscriber_hash(email) != request.member_id():
         message = "The subscriber hash in the URL does not match the email address."
         raise invalid([{"field": "email_address", "message": message}])
-    row, _ = _write(audience, request, payload, "status_if_new")
+    row, _ = write_member(audience, batch, request, payload, "status_if_new")
     return document(member_resource(request, audience, row, audience.fields()))
+
+
+def _answer(handle: Callable[[], Response]) -> Response:
+    """The handler's answer, or its Mailchimp problem as the answer."""
+    try:
+        return handle()
+    except MailchimpError as error:
+        return error.response()
 
 
 def post_tags(audience: Audience, request: McRequest) -> Response:
@@ -221,56 +241,3 @@ def post_tags(audience: Audience, request: McRequest) -> Response:
     inactive = [t["name"].strip() for t in tags if t["status"] == "inactive"]
     audience.state.set_tags(audience.list_id, member_id, active, inactive, request.now)
     return document(None)
-
-
-def batch_members(audience: Audience, request: McRequest) -> Response:
-    """POST /lists/{list_id}: up to 500 members, each with a `status`; per-member errors."""
-    audience.check(request)
-    payload = request.json_body()
-    members = payload.get("members")
-    if not isinstance(members, list) or len(members) > MAX_BATCH:
-        message = f"members must be a list of at most {MAX_BATCH} members."
-        raise invalid([{"field": "members", "message": message}])
-    update_existing = payload.get("update_existing") is True
-    skip_duplicates = request.flag("skip_duplicate_check")
-    fields, seen = audience.fields(), set()
-    created, updated, errors = [], [], []
-    for item in members:
-        email = item.get("email_address") if isinstance(item, dict) else None
-        try:
-            if not isinstance(item, dict) or item.get("status") is None:
-                raise invalid([{"field": "status", "message": "This value should not be blank."}])
-            key = subscriber_hash(check_email(email))
-            if key in seen:
-                if skip_duplicates:
-                    continue
-                raise MailchimpError(400, "Duplicate", f"{email} appears more than once.")
-            seen.add(key)
-            if not update_existing and audience.member(key) is not None:
-                errors.append(_batch_error(email, "ERROR_CONTACT_EXISTS", _EXISTS, None))
-                continue
-            row, is_new = _write(audience, request, item, None)
-            (created if is_new else updated).append(member_resource(request, audience, row, fields))
-        except MailchimpError as error:
-            field = (error.errors or [{}])[0]
-            errors.append(_batch_error(email, "ERROR_GENERIC", error.detail, field))
-    body = {
-        "new_members": created,
-        "updated_members": updated,
-        "errors": errors,
-        "total_created": len(created),
-        "total_updated": len(updated),
-        "error_count": len(errors),
-        "_links": [request.link(f"/lists/{audience.list_id}", "parent")],
-    }
-    return document(body)
-
-
-def _batch_error(email: Any, code: str, message: str, field: dict | None) -> dict[str, Any]:
-    shown = email if isinstance(email, str) else ""
-    if code == "ERROR_CONTACT_EXISTS":
-        message = f"{shown} {message}"
-    error = {"email_address": shown, "error": message, "error_code": code}
-    if field:
-        error |= {"field": field.get("field", ""), "field_message": field.get("message", "")}
-    return error

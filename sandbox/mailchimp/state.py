@@ -15,16 +15,26 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
+from sandbox.mailchimp.member_batch import Loaded, MemberBatch
 from sandbox.mailchimp.tag_state import TAG_SCHEMA, TagState
 from sandbox.state import SandboxState
 
+# mc_members' columns after list_id, in table order, with the type each is saved as.
+_WRITTEN_COLUMNS = (
+    ("member_id", "varchar"),
+    ("email_address", "varchar"),
+    ("status", "varchar"),
+    ("written", "json"),
+    ("created", "timestamp"),
+    ("last_changed", "timestamp"),
+)
 _SCHEMA = """
 create table if not exists mc_merge_fields (
     list_id varchar not null, merge_id integer not null, tag varchar not null,
@@ -45,18 +55,24 @@ class MailchimpState(TagState):
     def __init__(self, state: SandboxState) -> None:
         self._con = state.cursor()
         self._con.execute(_SCHEMA + TAG_SCHEMA)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered: a member batch saves in a transaction
+        self._merge_fields: dict[str, list[dict[str, Any]]] = {}
 
     # -- merge fields ------------------------------------------------------------------------
 
     def merge_fields(self, list_id: str) -> list[dict[str, Any]]:
-        """Client-created merge field definitions, in creation order."""
-        rows = self._rows(
-            "select definition::varchar as d from mc_merge_fields where list_id = ?"
-            " order by merge_id",
-            [list_id],
-        )
-        return [json.loads(row["d"]) for row in rows]
+        """Client-created merge field definitions, in creation order. Cached until
+        `add_merge_field` adds one; the cache shares the write lock, so a member batch that holds
+        it reads the fields without taking a second lock."""
+        with self._lock:
+            if list_id not in self._merge_fields:
+                rows = self._rows(
+                    "select definition::varchar as d from mc_merge_fields where list_id = ?"
+                    " order by merge_id",
+                    [list_id],
+                )
+                self._merge_fields[list_id] = [json.loads(row["d"]) for row in rows]
+            return self._merge_fields[list_id]
 
     def add_merge_field(
         self, list_id: str, definition: dict[str, Any], first_id: int, taken: set[str]
@@ -79,6 +95,7 @@ class MailchimpState(TagState):
                 "insert into mc_merge_fields values (?, ?, ?, ?)",
                 [list_id, merge_id, tag, json.dumps(stored)],
             )
+            self._merge_fields.pop(list_id, None)
         return stored
 
     # -- members -----------------------------------------------------------------------------
@@ -92,15 +109,6 @@ class MailchimpState(TagState):
                 params={"id": list_id},
             ).to_arrow_table()
 
-    def member_row(self, list_id: str, member_id: str) -> dict[str, Any] | None:
-        """One member's written row (the columns of `members_table`), or None."""
-        rows = self._rows(
-            "select member_id, email_address, status, merge_fields::varchar as written,"
-            " created, last_changed from mc_members where list_id = ? and member_id = ?",
-            [list_id, member_id],
-        )
-        return rows[0] if rows else None
-
     def write_member(
         self,
         list_id: str,
@@ -112,29 +120,54 @@ class MailchimpState(TagState):
         *,
         created: bool,
     ) -> None:
-        """Merge `merge_fields` key by key into earlier writes; set `status` unless None.
+        """One member's write, as `MemberBatch.write` describes it, saved at once."""
+        with self.member_batch(list_id, [member_id]) as batch:
+            batch.write(member_id, email_address, status, merge_fields, now, created=created)
 
-        `created` marks a member the client added (not one of the store's people). Values are
-        never JSON null (an empty string clears a field), so the merge patch drops nothing.
-        """
+    @contextmanager
+    def member_batch(self, list_id: str, member_ids: Iterable[str]) -> Iterator[MemberBatch]:
+        """A `MemberBatch` of `member_ids`, read in three queries; the rows it changed are saved
+        in one transaction when the block ends (none if it raises). The lock is held
+        throughout, so no other write slips between a member's read and its write."""
         with self._lock:
-            self._con.execute(
-                "insert into mc_members values (?, ?, ?, ?, ?::json, ?, ?)"
-                " on conflict (list_id, member_id) do update set"
-                " email_address = excluded.email_address,"
-                " status = coalesce(excluded.status, mc_members.status),"
-                " merge_fields = json_merge_patch(mc_members.merge_fields, excluded.merge_fields),"
-                " last_changed = excluded.last_changed",
-                [
-                    list_id,
-                    member_id,
-                    email_address,
-                    status,
-                    json.dumps(merge_fields),
-                    now if created else None,
-                    now,
-                ],
-            )
+            batch = MemberBatch(list_id, lambda ids: self._load_members(list_id, ids))
+            batch.load(member_ids)
+            yield batch
+            if batch.changed:
+                with self._transaction():
+                    self._save_members(list_id, list(batch.changed.values()))
+
+    def _load_members(self, list_id: str, member_ids: list[str]) -> Loaded:
+        """Written rows, tombstones and tags of `member_ids` (the caller holds the lock)."""
+        params = [list_id, member_ids]
+        chosen = "list_id = ? and member_id in (select unnest(?::varchar[]))"
+        written = self._con.execute(
+            "select member_id, email_address, status, merge_fields::varchar as written,"
+            f" created, last_changed from mc_members where {chosen}",
+            params,
+        )
+        names = [d[0] for d in written.description]
+        rows = {row[0]: dict(zip(names, row, strict=True)) for row in written.fetchall()}
+        # Each result is fetched before the next query: a new one replaces it on the cursor.
+        found = self._con.execute(f"select member_id from mc_deleted where {chosen}", params)
+        deleted = {row[0] for row in found.fetchall()}
+        tags: dict[str, list[dict[str, Any]]] = {}
+        for member_id, tag_id, name in self._con.execute(
+            "select member_id, tag_id, t.name from mc_member_tags m join mc_tags t"
+            f" using (list_id, tag_id) where {chosen} order by m.added_at, tag_id",
+            params,
+        ).fetchall():
+            tags.setdefault(member_id, []).append({"id": tag_id, "name": name})
+        return rows, deleted, tags
+
+    def _save_members(self, list_id: str, rows: list[dict[str, Any]]) -> None:
+        """Replace the written rows of these members with `rows`, in one statement (columns as
+        lists unnested side by side: no registered frame, which would import pandas)."""
+        columns = ", ".join(f"unnest(?::{kind}[])" for _, kind in _WRITTEN_COLUMNS)
+        self._con.execute(
+            f"insert or replace into mc_members select ?, {columns}",
+            [list_id, *([row[name] for row in rows] for name, _ in _WRITTEN_COLUMNS)],
+        )
 
     def delete_member(self, list_id: str, member_id: str, now: datetime) -> None:
         """Forget one member for good: what clients wrote about them goes, and a tombstone
@@ -155,14 +188,6 @@ class MailchimpState(TagState):
             return self._con.sql(
                 "select member_id from mc_deleted where list_id = $id", params={"id": list_id}
             ).to_arrow_table()
-
-    def is_deleted(self, list_id: str, member_id: str) -> bool:
-        return bool(
-            self._rows(
-                "select 1 from mc_deleted where list_id = ? and member_id = ?",
-                [list_id, member_id],
-            )
-        )
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -61,15 +61,6 @@ class TagState:
                 params={"id": list_id},
             ).to_arrow_table()
 
-    def member_tags(self, list_id: str, member_id: str) -> list[dict[str, Any]]:
-        """One member's active tags as Mailchimp lists them ({id, name}), oldest first."""
-        return self._rows(
-            "select t.tag_id as id, t.name from mc_member_tags m join mc_tags t"
-            " using (list_id, tag_id) where list_id = ? and m.member_id = ?"
-            " order by m.added_at, t.tag_id",
-            [list_id, member_id],
-        )
-
     def segments(self, list_id: str) -> list[dict[str, Any]]:
         """Every tag as a static segment (tag_id, name, created_at, updated_at), by id."""
         return self._rows(

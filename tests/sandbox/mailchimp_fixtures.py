@@ -8,6 +8,10 @@ number, and persons 4, 14 and 24 hard-bounced (cleaned).
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import tarfile
+import time
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -59,3 +63,23 @@ def statuses(client) -> dict[str, str]:
     """Email -> status of every member of the audience."""
     page = client.get(f"/3.0/lists/{LIST_ID}/members", params={"count": 1000}).json()
     return {m["email_address"]: m["status"] for m in page["members"]}
+
+
+def finished_batch(mailchimp, operations: list[dict]) -> tuple[dict, dict[str, dict]]:
+    """Submit a batch, poll it to the end, and read its results archive by operation id."""
+    submitted = mailchimp.post("/3.0/batches", json={"operations": operations})
+    assert submitted.status_code == 200 and submitted.json()["status"] == "pending"
+    batch_url = f"/3.0/batches/{submitted.json()['id']}"
+    deadline = time.monotonic() + 10
+    while (batch := mailchimp.get(batch_url).json())["status"] != "finished":
+        assert time.monotonic() < deadline, batch
+        time.sleep(0.02)
+    archive = mailchimp.get(batch["response_body_url"], headers={"Authorization": ""})
+    with tarfile.open(fileobj=io.BytesIO(archive.content), mode="r:gz") as files:
+        results = [
+            item
+            for m in files.getmembers()
+            if m.isfile()
+            for item in json.load(files.extractfile(m))
+        ]
+    return batch, {r["operation_id"]: r for r in results}

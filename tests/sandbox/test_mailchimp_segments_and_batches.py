@@ -3,15 +3,13 @@ most 500 emails a side, restarts), and its batch operations (`POST /batches`).""
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
-import time
 
 from tests.sandbox.mailchimp_fixtures import (
     LIST_ID,
     SCORE,
     ctx_on_file,
+    finished_batch,
     make_client,
     member_url,
     person_email,
@@ -163,26 +161,6 @@ def test_segments_and_their_members_persist_across_a_restart(tmp_path):
     assert (tag_names(restarted, 3), tag_names(restarted, 0)) == (["VIP"], [])
 
 
-def _finished_batch(mailchimp, operations: list[dict]) -> tuple[dict, dict[str, dict]]:
-    """Submit a batch, poll it to the end, and read its results archive by operation id."""
-    submitted = mailchimp.post("/3.0/batches", json={"operations": operations})
-    assert submitted.status_code == 200 and submitted.json()["status"] == "pending"
-    batch_url = f"/3.0/batches/{submitted.json()['id']}"
-    deadline = time.monotonic() + 10
-    while (batch := mailchimp.get(batch_url).json())["status"] != "finished":
-        assert time.monotonic() < deadline, batch
-        time.sleep(0.02)
-    archive = mailchimp.get(batch["response_body_url"], headers={"Authorization": ""})
-    with tarfile.open(fileobj=io.BytesIO(archive.content), mode="r:gz") as files:
-        results = [
-            item
-            for m in files.getmembers()
-            if m.isfile()
-            for item in json.load(files.extractfile(m))
-        ]
-    return batch, {r["operation_id"]: r for r in results}
-
-
 def test_batch_operations_run_each_call_as_if_it_were_direct(mailchimp):
     mailchimp.post(f"/3.0/lists/{LIST_ID}/merge-fields", json=SCORE)
     unsubscribed, new = person_email(1), "batch.new@example.com"
@@ -198,7 +176,7 @@ def test_batch_operations_run_each_call_as_if_it_were_direct(mailchimp):
         {**put(new, merge_fields={"CHURN": "lots"}), "operation_id": "bad-value"},
         {"method": "GET", "path": "/lists/nope", "operation_id": "missing"},
     ]  # fmt: skip
-    batch, results = _finished_batch(mailchimp, operations)
+    batch, results = finished_batch(mailchimp, operations)
     assert (batch["total_operations"], batch["finished_operations"]) == (4, 4)
     assert batch["errored_operations"] == 2
     assert {k: r["status_code"] for k, r in results.items()} == {
