@@ -86,6 +86,7 @@ bench: setup
 	$(RUN) python -m bench.stages
 	$(RUN) python -m bench
 	$(RUN) python -m bench.models
+	$(RUN) python -m bench.mailchimp_emulator
 
 chaos: setup
 	$(RUN) python -m bench.chaos $(CHAOS_ARGS)
