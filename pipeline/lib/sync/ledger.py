@@ -21,6 +21,7 @@ Each acknowledged batch is written in one transaction through an Arrow scan (nev
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -39,6 +40,9 @@ create table if not exists {SCHEMA}.sync_state (
     destination varchar not null, customer_id varchar not null, contact_id varchar,
     properties_hash varchar not null, acknowledged_at timestamp not null, run_id varchar not null,
     primary key (destination, customer_id));
+-- The canonical properties acknowledged (JSON), which later plans measure changes from; a
+-- ledger from before it has the column added, null until each contact's next write.
+alter table {SCHEMA}.sync_state add column if not exists synced_properties varchar;
 create table if not exists {SCHEMA}.sync_memberships (
     destination varchar not null, group_name varchar not null, customer_id varchar not null,
     contact_id varchar, status varchar not null, updated_at timestamp not null,
@@ -66,11 +70,12 @@ class SyncLedger:
         """Everything this destination acknowledged, and every membership we added."""
         state = AcknowledgedState()
         rows = self.con.execute(
-            f"select customer_id, contact_id, properties_hash from {SCHEMA}.sync_state"
-            " where destination = ?",
+            f"select customer_id, contact_id, properties_hash, synced_properties"
+            f" from {SCHEMA}.sync_state where destination = ?",
             [self.destination],
         ).fetchall()
-        state.contacts = {customer: (contact, digest) for customer, contact, digest in rows}
+        state.contacts = {customer: (contact, digest) for customer, contact, digest, _ in rows}
+        state.synced = {customer: json.loads(text) for customer, _, _, text in rows if text}
         rows = self.con.execute(
             f"select group_name, customer_id, contact_id, status from {SCHEMA}.sync_memberships"
             " where destination = ?",
@@ -120,10 +125,12 @@ class SyncLedger:
         *,
         group: str = "",
         hashes: Mapping[str, str] | None = None,
+        synced: Mapping[str, Mapping] | None = None,
     ) -> None:
         """Write one acknowledged batch: its ledger rows and the state they imply.
 
-        `hashes` (customer_id -> properties hash) is required for `set_properties`.
+        `hashes` (customer_id -> properties hash) is required for `set_properties`, with
+        `synced` (customer_id -> the canonical properties sent) to measure later changes from.
         """
         batch = pa.table(
             {
@@ -132,6 +139,9 @@ class SyncLedger:
                 "contact_id": _strings([o.contact_id for o in outcomes]),
                 "error": _strings([o.error for o in outcomes]),
                 "properties_hash": _strings([(hashes or {}).get(o.customer_id) for o in outcomes]),
+                "synced_properties": _strings(
+                    [_json((synced or {}).get(o.customer_id)) for o in outcomes]
+                ),
             }
         )
         now = _now()
@@ -168,11 +178,14 @@ class SyncLedger:
 
     def _acknowledge_properties(self, params: dict) -> None:
         self.con.execute(
-            f"""insert into {SCHEMA}.sync_state
-            select $destination, customer_id, contact_id, properties_hash, $now, $run
+            f"""insert into {SCHEMA}.sync_state (destination, customer_id, contact_id,
+                properties_hash, acknowledged_at, run_id, synced_properties)
+            select $destination, customer_id, contact_id, properties_hash, $now, $run,
+                synced_properties
             from {_BATCH} where outcome = 'ok'
             on conflict do update set contact_id = coalesce(excluded.contact_id, contact_id),
                 properties_hash = excluded.properties_hash,
+                synced_properties = excluded.synced_properties,
                 acknowledged_at = excluded.acknowledged_at, run_id = excluded.run_id""",
             {k: params[k] for k in ("destination", "now", "run")},
         )
@@ -215,6 +228,12 @@ class SyncLedger:
 
 def _strings(values: list) -> pa.Array:
     return pa.array(values, pa.string())
+
+
+def _json(properties: Mapping | None) -> str | None:
+    if properties is None:
+        return None
+    return json.dumps(properties, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def _now() -> datetime:

@@ -1,9 +1,10 @@
 """The sync plan: a pure diff of the desired state against what a destination last acknowledged.
 
-Grain of the plan: one property write per contact whose canonical properties hash differs from
-the acknowledged one (or who was never acknowledged); one add per contact × group the person
-should be in but is not confirmed in; one remove per contact × group that the ledger says we
-added (or may have added: a pending add) and the person should no longer be in.
+Grain of the plan: one property write per contact whose canonical properties changed materially
+since the ones the destination acknowledged (`records.materially_changed`; by their hash when
+the ledger predates keeping them), or who was never acknowledged; one add per contact × group
+the person should be in but is not confirmed in; one remove per contact × group that the ledger
+says we added (or may have added: a pending add) and the person should no longer be in.
 
 Consent is decided here, before any destination is called: a contact who cannot receive email
 marketing may get properties but never an add, and every membership we added for them is
@@ -23,6 +24,7 @@ from pipeline.lib.sync.records import (
     Outcome,
     PropertyWrite,
     canonical_properties,
+    materially_changed,
     properties_hash,
 )
 
@@ -40,10 +42,12 @@ class AcknowledgedState:
     """What one destination last acknowledged, from the ledger.
 
     `contacts`: customer_id -> (destination contact id, properties hash);
+    `synced`: customer_id -> the canonical properties acknowledged (when the ledger kept them);
     `memberships`: group -> customer_id -> Membership (only memberships we added).
     """
 
     contacts: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    synced: dict[str, dict] = field(default_factory=dict)
     memberships: dict[str, dict[str, Membership]] = field(default_factory=dict)
 
     @property
@@ -98,7 +102,8 @@ def build_plan(desired: Iterable[DesiredContact], state: AcknowledgedState) -> S
                 Outcome(contact.customer_id, "skipped", error="no email and no contact id")
             )
         else:
-            write = _property_write(contact, contact_id, known_hash, plan.rejected)
+            synced = state.synced.get(contact.customer_id)
+            write = _property_write(contact, contact_id, known_hash, synced, plan.rejected)
             if write is not None:
                 plan.property_writes.append(write)
         member = Member(contact.customer_id, contact.email, contact_id)
@@ -128,7 +133,11 @@ def build_plan(desired: Iterable[DesiredContact], state: AcknowledgedState) -> S
 
 
 def _property_write(
-    contact: DesiredContact, contact_id: str | None, known_hash: str | None, rejected: list
+    contact: DesiredContact,
+    contact_id: str | None,
+    known_hash: str | None,
+    synced: dict | None,
+    rejected: list,
 ) -> PropertyWrite | None:
     """The write `contact` needs, or None when nothing changed or its properties are unusable
     (then an error outcome naming the property joins `rejected`)."""
@@ -138,7 +147,10 @@ def _property_write(
         rejected.append(Outcome(contact.customer_id, "error", contact_id, str(error)))
         return None
     digest = properties_hash(properties)
-    if digest == known_hash:
+    unchanged = (
+        not materially_changed(synced, properties) if synced is not None else digest == known_hash
+    )
+    if unchanged:
         return None
     return PropertyWrite(contact.customer_id, contact.email, contact_id, properties, digest)
 

@@ -98,20 +98,24 @@ def properties_hash(properties: Mapping[str, Any]) -> str:
 
 
 # Property names (by suffix) whose synced value moves a little every day although nothing a
-# marketer acts on changed, and how coarsely a change counts: a probability by 10 points, a
-# money forecast by a step of 25% (log scale), a predicted date by its ISO week, reasons by
-# what they say rather than their figures or order ("quiet for 87%…" and "quiet for 88%…" are
-# one reason; a date in a reason counts in full, since it moves only when something happened).
-# Where a score came from (when, which model or fallback) changes nothing by itself: a
-# fallback's version names its day. The full values still travel with every write.
+# marketer acts on changed, and how large a move counts: a probability by 10 points, a money
+# forecast by a step of 25% (log scale), a predicted date by a week, reasons by what they say
+# rather than their figures or order ("quiet for 87%…" and "quiet for 88%…" are one reason; a
+# date in a reason counts in full, since it moves only when something happened). Where a score
+# came from (when, which model or fallback) changes nothing by itself: a fallback's version
+# names its day. The full values still travel with every write.
 PROBABILITY_STEP = 0.1
 MONEY_STEP = 1.25
+DATE_STEP_DAYS = 7
 _IGNORED_SUFFIXES = ("scored_at", "model_version", "score_source")
 _DATE_OR_FIGURE = re.compile(r"\d{4}-\d{2}-\d{2}|\d[\d,.]*")
+# A move just under a full step is not one: float sums like 0.3 - 0.2 fall a hair short of 0.1.
+_TOLERANCE = 1e-9
 
 
 def change_signature(properties: Mapping[str, Any]) -> dict[str, Any]:
-    """The canonical properties as coarse as a marketer reads them (see the rules above)."""
+    """The canonical properties as coarse as a marketer reads them (see the rules above); its
+    hash is what the ledger compares when it knows no synced values (`materially_changed`)."""
     signature: dict[str, Any] = {}
     for name, value in properties.items():
         if name.endswith(_IGNORED_SUFFIXES):
@@ -123,13 +127,51 @@ def change_signature(properties: Mapping[str, Any]) -> dict[str, Any]:
         elif name.endswith("_predicted") and isinstance(value, int | float):
             signature[name] = round(math.log(value) / math.log(MONEY_STEP)) if value > 0 else 0
         elif name.endswith("_reasons") and isinstance(value, list):
-            signature[name] = sorted(_DATE_OR_FIGURE.sub(_keep_dates, str(v)) for v in value)
+            signature[name] = _reasons_said(value)
         elif name.endswith("_date") and isinstance(value, str) and len(value) == 10:
             year, week, _ = date.fromisoformat(value).isocalendar()
             signature[name] = f"{year}-W{week:02d}"
         else:
             signature[name] = value
     return signature
+
+
+def materially_changed(synced: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
+    """True when a marketer would see a change between the canonical properties last synced
+    and the desired ones: a probability moved a full step, a money forecast a full step (log
+    scale), a date a week, reasons say something else, any other value differs.
+
+    Measured from what was synced, not on a fixed grid: a score drifting a little each day
+    across a grid line (0.249 to 0.251) rewrote the profile although nothing moved, and a score
+    wobbling around a line rewrote it day after day.
+    """
+    for name in synced.keys() | desired.keys():
+        if name.endswith(_IGNORED_SUFFIXES):
+            continue
+        if _moved(name, synced.get(name), desired.get(name)):
+            return True
+    return False
+
+
+def _moved(name: str, old: Any, new: Any) -> bool:
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (old, new))
+    if numbers and name.endswith("_probability"):
+        return abs(new - old) >= PROBABILITY_STEP - _TOLERANCE
+    if numbers and name.endswith("_predicted"):
+        if old <= 0 or new <= 0:
+            return (old > 0) != (new > 0)
+        return abs(math.log(new / old)) >= math.log(MONEY_STEP) - _TOLERANCE
+    dates = all(isinstance(v, str) and len(v) == 10 for v in (old, new))
+    if dates and name.endswith("_date"):
+        apart = date.fromisoformat(new) - date.fromisoformat(old)
+        return abs(apart.days) >= DATE_STEP_DAYS
+    if name.endswith("_reasons") and isinstance(old, list) and isinstance(new, list):
+        return _reasons_said(old) != _reasons_said(new)
+    return old != new
+
+
+def _reasons_said(reasons: list) -> list[str]:
+    return sorted(_DATE_OR_FIGURE.sub(_keep_dates, str(v)) for v in reasons)
 
 
 def _keep_dates(match: re.Match) -> str:

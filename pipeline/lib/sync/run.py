@@ -98,7 +98,8 @@ def sync(
     for batch in _batches(plan.property_writes, destination.property_batch_size):
         outcomes = _send(batch, destination.set_properties)
         hashes = {w.customer_id: w.properties_hash for w in batch}
-        ledger.record(result.run_id, "set_properties", outcomes, hashes=hashes)
+        sent = {w.customer_id: w.properties for w in batch}
+        ledger.record(result.run_id, "set_properties", outcomes, hashes=hashes, synced=sent)
         _record(result, outcomes, sent=len(batch))
         learned |= {o.customer_id: o.contact_id for o in outcomes if o.contact_id}
 

@@ -77,3 +77,37 @@ def test_destinations_are_kept_apart_and_a_failed_batch_rolls_back(ledger):
         "select count(*) from activation.sync_ledger where run_id = 'run-2'"
     ).fetchone()
     assert count == 0
+
+
+def test_the_values_sent_round_trip_for_later_plans_to_measure_from(ledger):
+    sent = {"foresight_churn_probability": 0.412, "foresight_churn_reasons": ["quiet"]}
+    outcomes = [Outcome("c1", "ok", "P1"), Outcome("c2", "error", None, "invalid")]
+    ledger.record(
+        "run-1", "set_properties", outcomes, hashes={"c1": "h1", "c2": "h2"},
+        synced={"c1": sent, "c2": sent},
+    )  # fmt: skip
+    assert ledger.load_state().synced == {"c1": sent}
+
+
+def test_a_ledger_from_before_the_values_were_kept_gains_them_on_the_next_write(tmp_path):
+    with connect(tmp_path / "warehouse.duckdb") as con:
+        con.execute("create schema activation")
+        con.execute(
+            "create table activation.sync_state (destination varchar not null,"
+            " customer_id varchar not null, contact_id varchar, properties_hash varchar not null,"
+            " acknowledged_at timestamp not null, run_id varchar not null,"
+            " primary key (destination, customer_id))"
+        )
+        con.execute(
+            "insert into activation.sync_state values ('klaviyo', 'c1', 'P1', 'h1', now(), 'r0')"
+        )
+        ledger = SyncLedger(con, "klaviyo")
+        state = ledger.load_state()
+        assert state.contacts == {"c1": ("P1", "h1")} and state.synced == {}
+        ledger.record(
+            "run-1", "set_properties", [Outcome("c1", "ok", None)], hashes={"c1": "h1b"},
+            synced={"c1": {"foresight_churn_tier": "high"}},
+        )  # fmt: skip
+        state = ledger.load_state()
+        assert state.contacts == {"c1": ("P1", "h1b")}
+        assert state.synced == {"c1": {"foresight_churn_tier": "high"}}

@@ -262,3 +262,46 @@ def test_what_a_marketer_acts_on_rewrites_with_every_current_value():
     # The write carries today's values in full, scored_at included.
     assert plan.property_writes[1].properties["foresight_churn_probability"] == 0.47
     assert plan.property_writes[0].properties["foresight_scored_at"] == "2026-01-01T05:00:00"
+
+
+def synced_values(contacts: list[DesiredContact]) -> AcknowledgedState:
+    """The state after a sync that acknowledged `contacts`, keeping the values it sent."""
+    state = acknowledged(contacts)
+    for c in contacts:
+        state.synced[c.customer_id] = canonical_properties(c.customer_id, c.properties)
+    return state
+
+
+def test_from_synced_values_a_drift_across_a_grid_line_rewrites_nobody():
+    # 0.412 -> 0.452 crosses the 10-point grid line at 0.45: the hash compares grid steps and
+    # rewrites; measured from the value synced, it moved 4 points, which is no change.
+    drifted = [_scored(1, foresight_churn_probability=0.452)]
+    assert ids(build_plan(drifted, acknowledged([_scored(1)])).property_writes) == ["c001"]
+    assert build_plan(drifted, synced_values([_scored(1)])).property_writes == []
+    # And days of drift add up: once a full step from what was synced, it is rewritten.
+    further = [_scored(1, foresight_churn_probability=0.512)]
+    assert ids(build_plan(further, synced_values([_scored(1)])).property_writes) == ["c001"]
+
+
+def test_from_synced_values_each_kind_of_value_moves_by_its_own_step():
+    synced = synced_values([_scored(n) for n in range(1, 10)])
+    today = [
+        _scored(1, foresight_cltv_predicted=123.4 * 1.24),  # under a 25% step
+        _scored(2, foresight_cltv_predicted=123.4 * 1.26),  # over it
+        _scored(3, foresight_expected_next_order_date="2026-01-12"),  # 6 days on
+        _scored(4, foresight_expected_next_order_date="2026-01-13"),  # a week on
+        _scored(
+            5, foresight_churn_reasons=["last order on 2025-11-02", "quiet for 90% of their time"]
+        ),
+        _scored(6, foresight_churn_reasons=["quiet for 87% of their time", "2 orders so far"]),
+        _scored(7, foresight_churn_tier="high"),
+        _scored(8, foresight_scored_at="2026-01-02T05:00:00", foresight_score_source="btyd"),
+        _scored(9, foresight_churn_probability=None),
+    ]
+    assert ids(build_plan(today, synced).property_writes) == [
+        "c002",
+        "c004",
+        "c006",
+        "c007",
+        "c009",
+    ]
