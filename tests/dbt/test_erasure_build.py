@@ -124,9 +124,11 @@ def test_an_erased_person_is_gone_everywhere_and_stays_gone(tmp_path, raw_wareho
         con.execute(FABRICATED_SCORES)
         SyncLedger(con, "klaviyo")
         con.execute(
-            "insert into activation.sync_state select 'klaviyo', customer_id, "
-            "klaviyo_profile_id, 'h', now(), 'sync-1' from marts.customers "
-            "where klaviyo_profile_id is not null"
+            "insert into activation.sync_state (destination, customer_id, contact_id,"
+            " properties_hash, acknowledged_at, run_id, synced_properties)"
+            " select 'klaviyo', customer_id, klaviyo_profile_id, 'h', now(), 'sync-1',"
+            ' \'{"foresight_churn_tier": "high"}\' from marts.customers'
+            " where klaviyo_profile_id is not null"
         )
         kept_customers = con.execute("select count(*) from marts.customers").fetchone()[0]
         # what Klaviyo held before the erasure: replayed below as a late backfill would
