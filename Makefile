@@ -39,8 +39,11 @@ $(ROOT)/.tools/bin/uv:
 	python3 -m venv $(ROOT)/.tools
 	$(ROOT)/.tools/bin/pip install --quiet --disable-pip-version-check uv
 
+# Bytecode compiled at install: every dbt step, server and test worker is a new Python process,
+# and without it each one compiles its imports from source again (seconds per process) wherever
+# PYTHONDONTWRITEBYTECODE is set, as it is in many containers.
 setup: $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@mkdir -p $(FORESIGHT_DAGSTER_STORAGE) data
 	$(RUN) dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
 
