@@ -7,7 +7,8 @@ adds. Every add and removal is journaled in the ledger before it is sent and eve
 recorded as soon as the destination answers, so after a crash at any point the ledger still
 knows every membership the destination may hold, and a re-run picks up exactly what is left.
 A dry run stops after planning: it returns the planned diff and touches neither the
-destination nor the ledger.
+destination nor the ledger. A live sync that got past the blast-radius check records the
+`as_of_date` of the scores it sent, so the next one measures new activity from there.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipeline.lib.clients.http import ApiError, RejectedCredentialsError
+from pipeline.lib.sync.activity import NewActivity
 from pipeline.lib.sync.blast_radius import (
     BlastRadiusExceeded,
     BlastRadiusPolicy,
@@ -58,22 +60,26 @@ def sync(
     run_id: str | None = None,
     dry_run: bool = False,
     policy: BlastRadiusPolicy | None = None,
+    activity: NewActivity | None = None,
     sample_size: int = 20,
 ) -> SyncResult:
     """Bring `destination` to the desired state, sending only what the ledger lacks.
 
     Raises `BlastRadiusExceeded` when a live sync would change too much: by then only the
-    consent removals were sent, and the exception's `result` counts them.
+    consent removals were sent, and the exception's `result` counts them. `activity` (who has
+    new activity since the scores last synced, and the scores' dates) explains moves to the
+    check; without it none is explained.
     `sample_size` rows of the plan go into `SyncResult.plan` (customer ids, never emails).
     """
     policy = policy or BlastRadiusPolicy()
+    activity = activity or NewActivity(None, None)
     state = ledger.load_state()
     plan = build_plan(desired, state)
     result = SyncResult(run_id or uuid.uuid4().hex, destination.name, dry_run)
     result.planned, result.plan = plan.planned, summarize(plan, sample_size)
     if dry_run:
         result.blast_radius = check_blast_radius(
-            plan, state, replace(policy, allow_large_change=True)
+            plan, state, replace(policy, allow_large_change=True), activity
         )
         return result
     calls_before = destination.write_calls
@@ -81,10 +87,10 @@ def sync(
     # Consent removals go out before the blast-radius check: nothing may hold them back.
     _send_removals(consent, destination, ledger, result)
     try:
-        result.blast_radius = check_blast_radius(plan, state, policy)
+        result.blast_radius = check_blast_radius(plan, state, policy, activity)
     except BlastRadiusExceeded as blocked:
         result.blast_radius = check_blast_radius(
-            plan, state, replace(policy, allow_large_change=True)
+            plan, state, replace(policy, allow_large_change=True), activity
         )
         result.write_calls = destination.write_calls - calls_before
         blocked.result = result
@@ -114,6 +120,8 @@ def sync(
             _record(result, outcomes, sent=len(batch))
 
     result.write_calls = destination.write_calls - calls_before
+    if activity.until is not None:
+        ledger.record_synced_scores(activity.until, result.run_id)
     log.info(
         "%s sync %s: %d planned, %d sent, %d ok, %d failed, %d skipped, %d write calls",
         destination.name,
