@@ -181,6 +181,7 @@ def _materialization(
         "retries": stats.retries,
         "api_requests": stats.requests,
         "per_segment": dg.MetadataValue.json(per_segment),
+        "membership_moves": dg.MetadataValue.json(result.moves),
         "blast_radius": dg.MetadataValue.json(result.blast_radius),
     }
     if result.dry_run or blocked:

@@ -57,9 +57,9 @@ class BlastRadiusPolicy:
 
 
 def counted_changes(plan: SyncPlan, state: AcknowledgedState) -> dict[str, set[str]]:
-    """Per group already synced before, the customers whose membership counts as changed
-    (see the module docstring). A re-sent pending add is not counted: the person may already be
-    on the list."""
+    """Per group already synced before, the customers whose membership would change (see the
+    module docstring), whether or not new activity explains it. A re-sent pending add is not
+    counted: the person may already be on the list."""
     changed: dict[str, set[str]] = {}
     for group in plan.groups:
         held = state.memberships.get(group, {})
@@ -114,6 +114,16 @@ def check_blast_radius(
             "allow_large_change to proceed."
         )
     return findings
+
+
+def move_counts(plan: SyncPlan, state: AcknowledgedState, activity: NewActivity) -> dict[str, int]:
+    """Contacts whose list membership would change, split by whether new activity explains it."""
+    moved = set().union(*counted_changes(plan, state).values())
+    unexplained = _unexplained(moved, activity)
+    return {
+        "explained_by_new_activity": len(moved) - len(unexplained),
+        "unexplained": len(unexplained),
+    }
 
 
 def _unexplained(customers: set[str], activity: NewActivity) -> set[str]:

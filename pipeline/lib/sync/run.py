@@ -25,6 +25,7 @@ from pipeline.lib.sync.blast_radius import (
     BlastRadiusExceeded,
     BlastRadiusPolicy,
     check_blast_radius,
+    move_counts,
 )
 from pipeline.lib.sync.destinations import Destination
 from pipeline.lib.sync.ledger import SyncLedger
@@ -37,7 +38,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class SyncResult:
     """Counts of one run (rows are contact × action): `planned` rows, `sent` to the destination,
-    and their outcomes; `write_calls` made; the plan's summary and blast-radius findings."""
+    and their outcomes; `write_calls` made; the plan's summary, its membership moves (explained
+    by new activity or not) and blast-radius findings."""
 
     run_id: str
     destination: str
@@ -49,6 +51,7 @@ class SyncResult:
     skipped: int = 0
     write_calls: int = 0
     plan: dict[str, Any] = field(default_factory=dict)
+    moves: dict[str, int] = field(default_factory=dict)
     blast_radius: list[str] = field(default_factory=list)
 
 
@@ -77,6 +80,7 @@ def sync(
     plan = build_plan(desired, state)
     result = SyncResult(run_id or uuid.uuid4().hex, destination.name, dry_run)
     result.planned, result.plan = plan.planned, summarize(plan, sample_size)
+    result.moves = move_counts(plan, state, activity)
     if dry_run:
         result.blast_radius = check_blast_radius(
             plan, state, replace(policy, allow_large_change=True), activity

@@ -108,12 +108,14 @@ def test_only_a_live_sync_past_the_check_records_the_scores_it_sent():
     assert ledger.synced_scores_as_of() == DAY_BEFORE
     moved = [person(n, "lapsed" if n < 50 else "vip") for n in range(100)]
     quiet = NewActivity(DAY_BEFORE, DAY)
-    sync(moved, destination, ledger, run_id="r2", dry_run=True, activity=quiet)
+    dry = sync(moved, destination, ledger, run_id="r2", dry_run=True, activity=quiet)
+    assert dry.moves == {"explained_by_new_activity": 0, "unexplained": 100}
     with pytest.raises(BlastRadiusExceeded):
         sync(moved, destination, ledger, run_id="r3", activity=quiet)
     assert ledger.synced_scores_as_of() == DAY_BEFORE
     everyone = NewActivity(DAY_BEFORE, DAY, frozenset(p.customer_id for p in moved))
     result = sync(moved, destination, ledger, run_id="r4", activity=everyone)
+    assert result.moves == {"explained_by_new_activity": 100, "unexplained": 0}
     assert result.blast_radius == [] and destination.groups["vip"] == {
         f"c{n:03d}" for n in range(50, 100)
     }
