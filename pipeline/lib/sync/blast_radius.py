@@ -6,8 +6,9 @@ whose membership would change without a reason of their own, and the share of ea
 compared with a limit; above it the sync stops with `BlastRadiusExceeded`, naming the numbers,
 until someone reviews the dry run and sets `allow_large_change`.
 
-What counts as a change: adds, and removes of people who left a segment, of people with no new
-activity of their own since the scores this destination last synced (`activity.NewActivity`).
+What counts as a change: adds, and removes of people who left a segment, but only of people
+with no new activity of their own since the scores this destination last synced
+(`activity.NewActivity`).
 A person who ordered, received or opened an email, changed consent or is new since then may
 rightly move (a campaign day moves thousands this way); a mass move of people whose data did not
 change is the signal. Explained moves are still counted and named in the findings. Without a
