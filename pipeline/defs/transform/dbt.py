@@ -103,8 +103,12 @@ def _build(
     for name in AS_OF_WINDOW_ENV:
         os.environ.pop(name, None)
     os.environ.update(as_of_window or {})
+    # No manifest.json or run_results.json: the step reads dbt's event stream, and writing the
+    # whole manifest again costs about a second per step.
     invocation = dbt.cli(
-        ["build"], context=context, target_path=warehouse_target_path(warehouse.path)
+        ["build", "--no-write-json"],
+        context=context,
+        target_path=warehouse_target_path(warehouse.path),
     )
     # dbt holds the warehouse's write lock until it exits, so its events are collected first and
     # the UI's row counts and column types read after, in one query each. (dagster-dbt's own
