@@ -1,9 +1,10 @@
 """When a demo day failed only because the blast-radius check held back a sync, say so plainly.
 
-Everything else of the day (ingest, dbt, scoring, segments) was built; what is left is a person's
-decision: review the blocked change, then approve it. The demo clock does not move on (the run
-failed), so the same day re-runs: its other steps change nothing, and the approved sync sends
-the change. Grain: one explanation per run, naming each blocked destination and its findings.
+The day's data, scores and segments were built (only what follows the syncs, such as the daily
+report, waits for them); what is left is a person's decision: review the blocked change, then
+approve it. The demo clock does not move on (the run failed), so the same day re-runs: its
+other steps change nothing, and the approved sync sends the change. Grain: one explanation per
+run, naming each blocked destination and its findings.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def explain_blocked_sync(
     lines = [
         "Only the sync was held back: the blast-radius check found list moves of people with "
         "no new activity of their own, a sign of a model or threshold change to review before "
-        "anyone is emailed. Everything else of the day was built."
+        "anyone is emailed. The day's data, scores and segments were built; what follows the "
+        "syncs waits for them."
     ]
     for destination in blocked:
         counts = built[SYNC_ASSETS[destination].to_user_string()]
