@@ -100,6 +100,8 @@ def test_an_oversized_change_is_blocked_by_a_failing_check(store):
     )
     assert not check.passed and "blast-radius" in check.description
     assert "no new activity of their own since the scores as of" in check.description
+    # The alert reads the check's findings: the numbers, explained moves included.
+    assert "explained by new activity" in check.metadata["findings"].value
     built = {"activation/mailchimp_sync": found}
     assert blocked_destinations(failed_step_keys([result]), built) == ["mailchimp"]
 

@@ -196,7 +196,9 @@ def _materialization(
         check_name=CHECK,
         passed=not blocked and result.failed == 0,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"failed_rows": result.failed, "blocked": bool(blocked)},
+        # The findings (counts only) reach the alert: how many moves new activity explains.
+        metadata={"failed_rows": result.failed, "blocked": bool(blocked)}
+        | ({"findings": "; ".join(result.blast_radius)} if blocked else {}),
         description=description,
     )
     return dg.MaterializeResult(metadata=metadata, check_results=[check])
