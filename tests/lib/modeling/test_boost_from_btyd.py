@@ -32,9 +32,16 @@ def btyd_world(frame):
     return btyd, truth[week.between(13, 15).to_numpy()], parts
 
 
-def test_boosting_from_btyd_is_no_worse_than_btyd_where_btyd_is_the_truth(btyd_world):
-    btyd, truth, (train, valid, test) = btyd_world
-    model = fit_model(PURCHASE, train, valid, FAST, btyd)
+@pytest.fixture(scope="module")
+def started(btyd_world):
+    """The purchase model boosted from the BTYD fit of `btyd_world`."""
+    btyd, _, (train, valid, _) = btyd_world
+    return fit_model(PURCHASE, train, valid, FAST, btyd)
+
+
+def test_boosting_from_btyd_is_no_worse_than_btyd_where_btyd_is_the_truth(btyd_world, started):
+    _, truth, (train, valid, test) = btyd_world
+    model = started
     assert model.start_column == "p_order"
     actual = PURCHASE.target(test)
     btyd_loss = log_loss(actual, truth)
@@ -45,9 +52,9 @@ def test_boosting_from_btyd_is_no_worse_than_btyd_where_btyd_is_the_truth(btyd_w
     assert log_loss(actual, model.predict(test)) < log_loss(actual, unstarted.predict(test))
 
 
-def test_scoring_adds_the_start_to_the_trees_before_the_sigmoid_and_calibrator(btyd_world):
-    btyd, _, (train, valid, test) = btyd_world
-    model = fit_model(PURCHASE, train, valid, FAST, btyd)
+def test_scoring_adds_the_start_to_the_trees_before_the_sigmoid_and_calibrator(btyd_world, started):
+    btyd, _, (_, _, test) = btyd_world
+    model = started
     start = start_log_odds(btyd, test, 30, "p_order")
     raw = model.booster.predict(model.inputs(test), raw_score=True)
     assert np.allclose(model.predict(test), model.calibrator(expit(raw + start)))
@@ -55,9 +62,9 @@ def test_scoring_adds_the_start_to_the_trees_before_the_sigmoid_and_calibrator(b
     assert np.allclose(restored.predict(test), model.predict(test))
 
 
-def test_reasons_credit_btyd_with_its_part_of_the_score(btyd_world):
-    btyd, _, (train, valid, test) = btyd_world
-    model = fit_model(PURCHASE, train, valid, FAST, btyd)
+def test_reasons_credit_btyd_with_its_part_of_the_score(btyd_world, started):
+    btyd, _, (_, _, test) = btyd_world
+    model = started
     inputs = model.inputs(test)
     contributions = model.contributions(inputs, test)
     full = model.booster.predict(inputs, pred_contrib=True)
