@@ -10,6 +10,8 @@ pass (each partitioned stage one range run, see `staged_run`), as `first_refresh
 trains the first models before scoring; later demos run `daily_refresh`, re-pull it and must
 leave the warehouse unchanged. `--next-day` (`make next-day`) moves the sandbox clock one day
 past the last demo's and runs `daily_refresh` for that one new day. Steps print as they run.
+When the blast-radius check held back a sync and nothing else failed, the summary says what to
+review; `--allow-large-change` (`ALLOW_LARGE_CHANGE=1`) re-runs the day with the change approved.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 import requests
 
+from pipeline.cli.blocked_sync import (
+    blocked_destinations,
+    explain_blocked_sync,
+    failed_step_keys,
+    sync_approval_config,
+)
 from pipeline.cli.demo_clock import DemoClockError, record_clock, sandbox_clock_args
 from pipeline.cli.progress import printed_progress
 from pipeline.cli.run_job import materialization_metadata
@@ -47,10 +55,13 @@ def models_registered() -> bool:
         return bool(found) and con.execute("select count(*) from ml.model_runs").fetchone()[0] > 0
 
 
-def run_daily_refresh(job: str, first: date, last: date) -> CombinedResult:
+def run_daily_refresh(
+    job: str, first: date, last: date, approve_large_change: bool = False
+) -> CombinedResult:
     """The daily job over the partitions [first, last], recorded in the instance: one run for
     one day; for a range, its partitioned stages as range runs and the rest once (see
-    `staged_run`), so a first load does not record every check for every day."""
+    `staged_run`), so a first load does not record every check for every day.
+    `approve_large_change` sets `allow_large_change` on the syncs (after a reviewed block)."""
     from pipeline.definitions import defs  # after the environment points at the platforms
 
     if os.environ.get("DAGSTER_HOME"):
@@ -63,14 +74,17 @@ def run_daily_refresh(job: str, first: date, last: date) -> CombinedResult:
         run_id = str(uuid.uuid4())
         if label:
             print(f"  {label}", flush=True)
+        # The printed progress names the steps; Dagster's own log stays for the UI.
+        run_config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+        if approve_large_change:
+            run_config |= sync_approval_config(keys or job_def.asset_layer.executable_asset_keys)
         with printed_progress(instance, run_id):
             return job_def.execute_in_process(
                 instance=instance,
                 run_id=run_id,
                 asset_selection=keys,
                 tags=run_tags,
-                # The printed progress names the steps; Dagster's own log stays for the UI.
-                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                run_config=run_config,
                 raise_on_error=False,
             )
 
@@ -172,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="move the sandbox clock one day past the last demo's and run that day only",
     )
+    parser.add_argument(
+        "--allow-large-change",
+        action="store_true",
+        help="approve a list change the blast-radius check held back, after reviewing it",
+    )
     args, sandbox_args = parser.parse_known_args(argv)
     try:
         sandbox_args = sandbox_clock_args(sandbox_args, args.next_day)
@@ -193,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             + (": each partitioned stage as one range run, the rest once" if days > 1 else ""),
             flush=True,
         )
-        result = run_daily_refresh(job, first_day, last_day)
+        result = run_daily_refresh(job, first_day, last_day, args.allow_large_change)
         faults = requests.get(f"{url}/sandbox/state", timeout=30).json()["faults_injected"]
     if result.success:
         record_clock(now)
@@ -234,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     for table, rows in rows_per_table.items():
         print(f"    {table:<44} {rows:>9} rows")
     print(f"  finished in   {time.perf_counter() - began:.1f}s")
+    blocked = blocked_destinations(failed_step_keys(result.results), built)
+    if blocked:
+        print("\n" + explain_blocked_sync(blocked, built, args.next_day))
     return 0 if result.success else 1
 
 

@@ -1,7 +1,7 @@
 """The sync assets in the first refresh of a small shop on every platform: the daily job re-run
 over the same days makes zero write calls; a dry run calls nothing; an oversized change is
-blocked by a failing check; Mailchimp without a key records "not configured" and calls
-nothing."""
+blocked by a failing check, and passes once new activity explains it; Mailchimp without a key
+records "not configured" and calls nothing."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import shutil
 import dagster as dg
 import pytest
 
+from pipeline.cli.blocked_sync import blocked_destinations, failed_step_keys
 from pipeline.defs.activation.sync import CHECK, mailchimp_sync, sync_assets
 from pipeline.defs.resources import MailchimpResource
 from pipeline.defs.transform.dbt import dbt_resource
@@ -98,6 +99,35 @@ def test_an_oversized_change_is_blocked_by_a_failing_check(store):
         c for c in result.get_asset_check_evaluations() if c.asset_key.path[-1] == "mailchimp_sync"
     )
     assert not check.passed and "blast-radius" in check.description
+    assert "no new activity of their own since the scores as of" in check.description
+    built = {"activation/mailchimp_sync": found}
+    assert blocked_destinations(failed_step_keys([result]), built) == ["mailchimp"]
+
+
+def test_the_same_moves_pass_once_new_activity_explains_them(store):
+    url, warehouse, _, _ = store
+    with connect(warehouse) as con:
+        (scores_as_of,) = con.execute("select max(as_of_date) from ml.customer_scores").fetchone()
+        synced = con.execute(
+            "select destination, scores_as_of from activation.sync_scores_synced order by 1"
+        ).fetchall()
+        assert synced == [("klaviyo", scores_as_of), ("mailchimp", scores_as_of)]
+        # As if Mailchimp last synced scores from before the shop existed: every customer is
+        # new since then, so the moves the previous test held back are all explained.
+        con.execute(
+            "update activation.sync_scores_synced set scores_as_of = date '1900-01-01'"
+            " where destination = 'mailchimp'"
+        )
+    result = sync_only(url, warehouse, min_changes=0, max_change_share=0.01)
+    found = metadata(result, "activation", "mailchimp_sync")
+    assert found["status"] == "synced" and found["write_calls"] > 0 and not found["blast_radius"]
+    moves = found["membership_moves"]
+    assert moves["unexplained"] == 0 and moves["explained_by_new_activity"] > 0
+    with connect(warehouse, read_only=True) as con:
+        (recorded,) = con.execute(
+            "select scores_as_of from activation.sync_scores_synced where destination = 'mailchimp'"
+        ).fetchone()
+    assert recorded == scores_as_of
 
 
 def test_mailchimp_without_a_key_is_not_configured_and_calls_nothing(tmp_path):

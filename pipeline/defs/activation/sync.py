@@ -1,11 +1,12 @@
 """The syncs of segments and scores to Klaviyo and Mailchimp, as assets after the segment marts.
 
 Each run reads the desired state from the warehouse, diffs it against the destination's ledger
-(`activation.sync_ledger` keeps one row per run × contact × action), checks the blast radius and
-sends only the changes (see `pipeline.lib.sync`). Run config `dry_run` stops after planning:
-the planned diff becomes the materialisation's metadata and no platform is called. A blocked
-blast radius or failed rows fail the blocking check `sync_succeeded`, so the run shows red and
-the failure sensor alerts.
+(`activation.sync_ledger` keeps one row per run × contact × action), checks the blast radius
+(counting only moves of people with no new activity since the scores the destination last
+synced) and sends only the changes (see `pipeline.lib.sync`). Run config `dry_run` stops after
+planning: the planned diff becomes the materialisation's metadata and no platform is called.
+A blocked blast radius or failed rows fail the blocking check `sync_succeeded`, so the run
+shows red and the failure sensor alerts.
 """
 
 from datetime import timedelta
@@ -22,6 +23,7 @@ from pipeline.lib.sync import (
     SyncLedger,
     SyncResult,
     read_desired_state,
+    read_new_activity,
     sync,
 )
 from pipeline.lib.sync.report import segment_report
@@ -42,7 +44,8 @@ class SyncConfig(dg.Config):
     """Plan only: record the planned diff (counts per segment, sample rows) and call nothing."""
     max_change_share: float = 0.20
     """Block a live sync that would change list membership of more than this share of contacts,
-    or of any segment (first syncs and changes under `min_changes` people are exempt)."""
+    or of any segment, counting only people with no new activity of their own since the scores
+    last synced (first syncs and changes under `min_changes` people are exempt)."""
     min_changes: int = 50
     """A segment whose change is smaller than this many people never blocks."""
     allow_large_change: bool = False
@@ -146,8 +149,11 @@ def _run_sync(
     with warehouse.connect() as con:
         desired = read_desired_state(con, name)
         ledger = SyncLedger(con, name)
+        activity = read_new_activity(con, since=ledger.synced_scores_as_of())
         try:
-            result = sync(desired, destination, ledger, dry_run=config.dry_run, **options)
+            result = sync(
+                desired, destination, ledger, dry_run=config.dry_run, activity=activity, **options
+            )
         except BlastRadiusExceeded as error:
             blocked = str(error)
             context.log.error(blocked)
@@ -175,6 +181,7 @@ def _materialization(
         "retries": stats.retries,
         "api_requests": stats.requests,
         "per_segment": dg.MetadataValue.json(per_segment),
+        "membership_moves": dg.MetadataValue.json(result.moves),
         "blast_radius": dg.MetadataValue.json(result.blast_radius),
     }
     if result.dry_run or blocked:

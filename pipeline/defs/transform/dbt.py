@@ -103,18 +103,27 @@ def _build(
     for name in AS_OF_WINDOW_ENV:
         os.environ.pop(name, None)
     os.environ.update(as_of_window or {})
+    # No manifest.json or run_results.json: the step reads dbt's event stream, and writing the
+    # whole manifest again costs about a second per step.
     invocation = dbt.cli(
-        ["build"], context=context, target_path=warehouse_target_path(warehouse.path)
+        ["build", "--no-write-json"],
+        context=context,
+        target_path=warehouse_target_path(warehouse.path),
     )
-    # dbt holds the warehouse's write lock until it exits, so its events are collected first and
-    # the UI's row counts and column types read after, in one query each. (dagster-dbt's own
-    # fetchers poll their futures without sleeping while dbt runs, taking a core from it.)
-    events, failure = [], None
+    # dbt holds the warehouse's write lock until it exits, so the models' outputs wait for it and
+    # get the UI's row counts and column types after, in one query each; test results are
+    # recorded as they come, while dbt goes on. (dagster-dbt's own fetchers poll their futures
+    # without sleeping while dbt runs, taking a core from it.)
+    outputs, failure = [], None
     try:
-        events.extend(invocation.stream())
+        for event in invocation.stream():
+            if isinstance(event, dg.AssetCheckResult):
+                yield event
+            else:
+                outputs.append(event)
     except DagsterDbtCliRuntimeError as error:  # still report the models built before it
         failure = error
-    yield from _with_relation_stats(events, invocation.manifest["nodes"], warehouse)
+    yield from _with_relation_stats(outputs, invocation.manifest["nodes"], warehouse)
     if failure is not None:
         raise failure
 

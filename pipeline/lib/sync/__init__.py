@@ -2,10 +2,12 @@
 
 `desired.read_desired_state` reads what each destination should hold from the warehouse;
 `run.sync` plans the changes against the ledger (`plan`, `ledger`), checks the blast radius
-(`blast_radius`) and sends them through a `destinations.Destination` such as
-`klaviyo_destination.KlaviyoDestination` or `mailchimp_destination.MailchimpDestination`.
+(`blast_radius`; `activity` tells which moves new activity explains) and sends them through a
+`destinations.Destination` such as `klaviyo_destination.KlaviyoDestination` or
+`mailchimp_destination.MailchimpDestination`.
 """
 
+from pipeline.lib.sync.activity import NewActivity, read_new_activity
 from pipeline.lib.sync.blast_radius import BlastRadiusExceeded, BlastRadiusPolicy
 from pipeline.lib.sync.desired import read_desired_state
 from pipeline.lib.sync.destinations import Destination
@@ -25,6 +27,7 @@ __all__ = [
     "KlaviyoDestination",
     "MailchimpDestination",
     "Member",
+    "NewActivity",
     "Outcome",
     "PropertyWrite",
     "SyncLedger",
@@ -32,6 +35,7 @@ __all__ = [
     "SyncResult",
     "build_plan",
     "read_desired_state",
+    "read_new_activity",
     "summarize",
     "sync",
 ]

@@ -15,6 +15,10 @@ Tables (schema `activation`), keyed so a re-run converges:
   erasure can delete every contact of the person on the platform, not only the latest.
 - `sync_ledger`: one row per run × contact × action (× target group) with its outcome (`ok`,
   `error`, `skipped`) and plain-language error; customer ids only, never emails.
+- `sync_scores_synced`: one row per destination — the `as_of_date` of the scores its last live
+  sync that got past the blast-radius check sent, from which the next sync measures new
+  activity (data time, not wall-clock time). A ledger from before it gets the table empty: the
+  next sync then explains no move by activity, as before, and records it.
 
 Each acknowledged batch is written in one transaction through an Arrow scan (never executemany).
 """
@@ -24,7 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import duckdb
 import pyarrow as pa
@@ -54,6 +58,9 @@ create table if not exists {SCHEMA}.sync_ledger (
     run_id varchar not null, destination varchar not null, customer_id varchar not null,
     action varchar not null, target varchar not null, outcome varchar not null,
     error varchar, recorded_at timestamp not null);
+create table if not exists {SCHEMA}.sync_scores_synced (
+    destination varchar primary key, scores_as_of date not null, run_id varchar not null,
+    recorded_at timestamp not null);
 """
 
 
@@ -86,6 +93,23 @@ class SyncLedger:
                 contact, status == "added"
             )
         return state
+
+    def synced_scores_as_of(self) -> date | None:
+        """The `as_of_date` of the scores this destination last synced, or None if unknown."""
+        row = self.con.execute(
+            f"select scores_as_of from {SCHEMA}.sync_scores_synced where destination = ?",
+            [self.destination],
+        ).fetchone()
+        return row[0] if row else None
+
+    def record_synced_scores(self, scores_as_of: date, run_id: str) -> None:
+        """Remember that this destination now holds the scores as of `scores_as_of`."""
+        self.con.execute(
+            f"""insert into {SCHEMA}.sync_scores_synced values (?, ?, ?, ?)
+            on conflict do update set scores_as_of = excluded.scores_as_of,
+                run_id = excluded.run_id, recorded_at = excluded.recorded_at""",
+            [self.destination, scores_as_of, run_id, _now()],
+        )
 
     def mark_pending(self, group: str, members: Sequence[Member], run_id: str) -> None:
         """Record adds about to be sent, so a crash after sending still knows they are ours."""

@@ -7,7 +7,8 @@ adds. Every add and removal is journaled in the ledger before it is sent and eve
 recorded as soon as the destination answers, so after a crash at any point the ledger still
 knows every membership the destination may hold, and a re-run picks up exactly what is left.
 A dry run stops after planning: it returns the planned diff and touches neither the
-destination nor the ledger.
+destination nor the ledger. A live sync that got past the blast-radius check records the
+`as_of_date` of the scores it sent, so the next one measures new activity from there.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipeline.lib.clients.http import ApiError, RejectedCredentialsError
+from pipeline.lib.sync.activity import NewActivity
 from pipeline.lib.sync.blast_radius import (
     BlastRadiusExceeded,
     BlastRadiusPolicy,
     check_blast_radius,
+    move_counts,
 )
 from pipeline.lib.sync.destinations import Destination
 from pipeline.lib.sync.ledger import SyncLedger
@@ -35,7 +38,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class SyncResult:
     """Counts of one run (rows are contact × action): `planned` rows, `sent` to the destination,
-    and their outcomes; `write_calls` made; the plan's summary and blast-radius findings."""
+    and their outcomes; `write_calls` made; the plan's summary, its membership moves (explained
+    by new activity or not) and blast-radius findings."""
 
     run_id: str
     destination: str
@@ -47,6 +51,7 @@ class SyncResult:
     skipped: int = 0
     write_calls: int = 0
     plan: dict[str, Any] = field(default_factory=dict)
+    moves: dict[str, int] = field(default_factory=dict)
     blast_radius: list[str] = field(default_factory=list)
 
 
@@ -58,22 +63,27 @@ def sync(
     run_id: str | None = None,
     dry_run: bool = False,
     policy: BlastRadiusPolicy | None = None,
+    activity: NewActivity | None = None,
     sample_size: int = 20,
 ) -> SyncResult:
     """Bring `destination` to the desired state, sending only what the ledger lacks.
 
     Raises `BlastRadiusExceeded` when a live sync would change too much: by then only the
-    consent removals were sent, and the exception's `result` counts them.
+    consent removals were sent, and the exception's `result` counts them. `activity` (who has
+    new activity since the scores last synced, and the scores' dates) explains moves to the
+    check; without it none is explained.
     `sample_size` rows of the plan go into `SyncResult.plan` (customer ids, never emails).
     """
     policy = policy or BlastRadiusPolicy()
+    activity = activity or NewActivity(None, None)
     state = ledger.load_state()
     plan = build_plan(desired, state)
     result = SyncResult(run_id or uuid.uuid4().hex, destination.name, dry_run)
     result.planned, result.plan = plan.planned, summarize(plan, sample_size)
+    result.moves = move_counts(plan, state, activity)
     if dry_run:
         result.blast_radius = check_blast_radius(
-            plan, state, replace(policy, allow_large_change=True)
+            plan, state, replace(policy, allow_large_change=True), activity
         )
         return result
     calls_before = destination.write_calls
@@ -81,10 +91,10 @@ def sync(
     # Consent removals go out before the blast-radius check: nothing may hold them back.
     _send_removals(consent, destination, ledger, result)
     try:
-        result.blast_radius = check_blast_radius(plan, state, policy)
+        result.blast_radius = check_blast_radius(plan, state, policy, activity)
     except BlastRadiusExceeded as blocked:
         result.blast_radius = check_blast_radius(
-            plan, state, replace(policy, allow_large_change=True)
+            plan, state, replace(policy, allow_large_change=True), activity
         )
         result.write_calls = destination.write_calls - calls_before
         blocked.result = result
@@ -114,6 +124,8 @@ def sync(
             _record(result, outcomes, sent=len(batch))
 
     result.write_calls = destination.write_calls - calls_before
+    if activity.until is not None:
+        ledger.record_synced_scores(activity.until, result.run_id)
     log.info(
         "%s sync %s: %d planned, %d sent, %d ok, %d failed, %d skipped, %d write calls",
         destination.name,
