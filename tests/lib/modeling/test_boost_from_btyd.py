@@ -10,6 +10,7 @@ from sklearn.metrics import log_loss
 from pipeline.lib.modeling.baselines import Btyd
 from pipeline.lib.modeling.estimators import TrainedModel, start_log_odds
 from pipeline.lib.modeling.fitting import fit_model
+from pipeline.lib.modeling.scoring import TierThresholds, score
 from pipeline.lib.modeling.tasks import tasks
 from tests.lib.modeling.conftest import FAST
 
@@ -92,3 +93,17 @@ def test_a_model_pickled_before_the_start_existed_still_loads_and_scores(run, fr
     assert np.allclose(restored.predict(snapshot), expected)
     inputs = restored.inputs(snapshot)
     assert restored.contributions(inputs).shape == (len(snapshot), len(restored.features))
+
+
+def test_daily_scoring_serves_and_explains_a_boosted_model(btyd_world, started):
+    _, _, (_, _, test) = btyd_world
+    day = test.loc[test["as_of_date"] == test["as_of_date"].max()].reset_index(drop=True)
+    out = score(
+        day, {"purchase": started}, {"purchase": 30, "churn": 90, "cltv": 90}, prior_gap=40.0,
+        prospect_rates={30: 0.05, 90: 0.1}, thresholds=TierThresholds(), model_version="v",
+    )  # fmt: skip
+    assert np.allclose(out["purchase_probability"], started.predict(day))
+    reasons = out["purchase_reasons"]
+    assert reasons.map(len).gt(0).mean() > 0.9
+    # BTYD's view is a reason where it drives the score (phrased from its expected orders).
+    assert reasons.map(lambda r: any("orders expected in 30 days" in x for x in r)).any()
