@@ -6,8 +6,8 @@ is kept. Classifiers are calibrated on them (Platt or isotonic) when fitting on 
 snapshots and judging on a held-out one says it lowers log loss, and CLTV's total is matched to
 theirs when that carries from snapshot to snapshot (`calibration`). A classifier starts from
 the log-odds of the run's BG/NBD probability of its label when there is a BTYD fit, so the trees
-only learn where BTYD is wrong. The next category starts from the customer's own mix and keeps
-the trees only when they beat that prior.
+only learn where BTYD is wrong (and it is then not recalibrated). The next category starts from
+the customer's own mix and keeps the trees only when they beat that prior.
 """
 
 from __future__ import annotations
@@ -71,7 +71,10 @@ def fit_model(
     )  # fmt: skip
     if task.kind == "multiclass":
         model.mix_only = not _trees_beat_the_prior(booster, *judge)
-    if task.kind == "binary":
+    if task.kind == "binary" and start_column is None:
+        # A classifier boosted from BTYD is not recalibrated: it refines calibrated log-odds
+        # under log loss, and its trees stopped where the validation weeks' log loss was
+        # best, so a calibrator fitted on those weeks again fits their drift twice.
         model.calibrator, model.calibration_losses = choose_calibrator(
             model.uncalibrated(valid), data[3], params.seed, valid["as_of_date"].to_numpy()
         )

@@ -44,6 +44,7 @@ def test_boosting_from_btyd_is_no_worse_than_btyd_where_btyd_is_the_truth(btyd_w
     _, truth, (train, valid, test) = btyd_world
     model = started
     assert model.start_column == "p_order"
+    assert model.calibrator.method == "none"  # its trees already stopped on validation's loss
     actual = PURCHASE.target(test)
     btyd_loss = log_loss(actual, truth)
     # The trees only correct BTYD: held-out rows lose (almost) nothing to the truth itself,
