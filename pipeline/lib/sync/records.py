@@ -101,9 +101,12 @@ def properties_hash(properties: Mapping[str, Any]) -> str:
 # marketer acts on changed, and how large a move counts: a probability by 10 points, a money
 # forecast by a step of 25% (log scale), a predicted date by a week, reasons by what they say
 # rather than their figures or order ("quiet for 87%…" and "quiet for 88%…" are one reason; a
-# date in a reason counts in full, since it moves only when something happened). Where a score
-# came from (when, which model or fallback) changes nothing by itself: a fallback's version
-# names its day. The full values still travel with every write.
+# date in a reason counts in full, since it moves only when something happened). Measured from
+# the reasons synced, a list changes when its strongest reason came or went, or more than one of
+# the others did: weaker reasons trade places as near-equal contributions wobble from day to
+# day, which a marketer has no use for. Where a score came from (when, which model or fallback)
+# changes nothing by itself: a fallback's version names its day. The full values still travel
+# with every write.
 PROBABILITY_STEP = 0.1
 MONEY_STEP = 1.25
 DATE_STEP_DAYS = 7
@@ -166,8 +169,20 @@ def _moved(name: str, old: Any, new: Any) -> bool:
         apart = date.fromisoformat(new) - date.fromisoformat(old)
         return abs(apart.days) >= DATE_STEP_DAYS
     if name.endswith("_reasons") and isinstance(old, list) and isinstance(new, list):
-        return _reasons_said(old) != _reasons_said(new)
+        return _reasons_moved(old, new)
     return old != new
+
+
+def _reasons_moved(old: list, new: list) -> bool:
+    """The strongest reason (listed first) came or went, or more than one of the others was
+    replaced (reasons that trade places, or one swapped for another, are no change)."""
+    said_old = [_DATE_OR_FIGURE.sub(_keep_dates, str(v)) for v in old]
+    said_new = [_DATE_OR_FIGURE.sub(_keep_dates, str(v)) for v in new]
+    if not said_old or not said_new:
+        return said_old != said_new
+    if said_old[0] not in said_new or said_new[0] not in said_old:
+        return True
+    return len(set(said_new) ^ set(said_old)) > 2
 
 
 def _reasons_said(reasons: list) -> list[str]:

@@ -37,8 +37,6 @@ def segment_report(
         for segment, on_list in rows:
             report.setdefault(segment, {"members": 0, "holdout": 0, "marketable": 0})
             report[segment]["on_list"] = on_list
-    for entry in report.values():
-        entry.setdefault("on_list", 0)
     if result is not None:
         for segment, planned in result.plan.get("groups", {}).items():
             entry = report.setdefault(segment, {"members": 0, "holdout": 0, "marketable": 0})
@@ -47,6 +45,9 @@ def segment_report(
                 "removes": planned["removes"],
                 "held_back_for_consent": planned["held_back_for_consent"],
             }
+    # Last, so that a segment only the plan names (emptied, its members being removed) has it too.
+    for entry in report.values():
+        entry.setdefault("on_list", 0)
     return dict(sorted(report.items()))
 
 

@@ -298,10 +298,21 @@ def test_from_synced_values_each_kind_of_value_moves_by_its_own_step():
         _scored(8, foresight_scored_at="2026-01-02T05:00:00", foresight_score_source="btyd"),
         _scored(9, foresight_churn_probability=None),
     ]
-    assert ids(build_plan(today, synced).property_writes) == [
-        "c002",
-        "c004",
-        "c006",
-        "c007",
-        "c009",
+    assert ids(build_plan(today, synced).property_writes) == ["c002", "c004", "c007", "c009"]
+
+
+def test_from_synced_values_reasons_change_when_the_strongest_or_several_do():
+    three = ["quiet for 87% of their time", "last order on 2025-11-02", "2 orders so far"]
+    synced = synced_values([_scored(n, foresight_churn_reasons=three) for n in range(1, 6)])
+    today = [
+        # The reasons trade places, or a weaker one gives way to a near-equal one.
+        _scored(1, foresight_churn_reasons=[three[1], three[2], three[0]]),
+        _scored(2, foresight_churn_reasons=[three[0], three[1], "opens 31% of emails (90 days)"]),
+        # The strongest reason is a new one.
+        _scored(3, foresight_churn_reasons=["no clicks", three[0], three[1]]),
+        # Both weaker reasons are new.
+        _scored(4, foresight_churn_reasons=[three[0], "spent 0 in the last year", "no clicks"]),
+        # No reason any more.
+        _scored(5, foresight_churn_reasons=[]),
     ]
+    assert ids(build_plan(today, synced).property_writes) == ["c003", "c004", "c005"]
