@@ -2,7 +2,7 @@
 
 Grain: one calibrator per trained classifier. Platt (logistic on the logit), isotonic or none,
 whichever has the lowest log loss when fitted on some validation snapshots and judged on
-another (calibration must carry to a later week).
+another (calibration must carry to a later week), and by more than chance for a calibrator.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def choose_calibrator(
         folds = np.unique(snapshots, return_inverse=True)[1]
     else:
         folds = np.random.default_rng(seed).integers(0, 2, len(y))
-    losses = {}
+    losses, row_losses = {}, {}
     for method in ("none", "platt", "isotonic"):
         calibrated = np.empty(len(y))
         for k in np.unique(folds):
@@ -64,8 +64,15 @@ def choose_calibrator(
                 calibrated[out_rows] = p[out_rows]
                 continue
             calibrated[out_rows] = _fit_calibrator(method, p[fit_rows], y[fit_rows])(p[out_rows])
-        losses[method] = float(log_loss(y, np.clip(calibrated, 1e-6, 1 - 1e-6), labels=[0, 1]))
+        calibrated = np.clip(calibrated, 1e-6, 1 - 1e-6)
+        row_losses[method] = -(y * np.log(calibrated) + (1 - y) * np.log(1 - calibrated))
+        losses[method] = float(log_loss(y, calibrated, labels=[0, 1]))
     best = min(losses, key=losses.get)
+    # A calibrator must lower the loss by more than one standard error of the per-row gain:
+    # a smaller gain on the validation weeks is noise that a later week does not repeat.
+    gain = row_losses["none"] - row_losses[best]
+    if best != "none" and gain.mean() <= gain.std(ddof=1) / np.sqrt(len(gain)):
+        best = "none"
     return _fit_calibrator(best, p, y), losses
 
 

@@ -145,6 +145,7 @@ def time_split(
     max_train_snapshots: int = 26,
     test_snapshots: int = 4,
     validation_snapshots: int = 4,
+    gap_before_validation: bool = False,
 ) -> TimeSplit | None:
     """The split for a label observed at `snapshots`; None when history is too short for one.
 
@@ -153,6 +154,10 @@ def time_split(
     the first test snapshot; training the snapshots before validation. So a horizon h needs
     labelled snapshots spanning h days plus at least two weeks, i.e. about 2h + 2 weeks of
     history (365 days: a little over two years); with little history fewer snapshots are used.
+    With `gap_before_validation`, training keeps only snapshots whose label window ends by the
+    first validation snapshot (when there are any): validation then lies as far beyond what the
+    model learnt from as the tests lie beyond validation, and the scoring day beyond the latest
+    labels, so early stopping keeps only what carries across a horizon of drift.
     """
     dates = sorted(pd.to_datetime(pd.Series(snapshots).dropna().unique()))
     if not dates:
@@ -167,6 +172,9 @@ def time_split(
         return None
     validation = before_test[-min(validation_snapshots, len(before_test) - 1) :]
     train = [d for d in dates if d < validation[0]][-max_train_snapshots:]
+    gapped = [d for d in dates if d + step <= validation[0]][-max_train_snapshots:]
+    if gap_before_validation and gapped:
+        train = gapped
     return TimeSplit(horizon, tuple(train), tuple(validation), tuple(tests))
 
 

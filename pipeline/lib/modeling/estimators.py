@@ -5,8 +5,11 @@ pickles name these classes by this module, so they stay here. Regularisation is 
 strong (small learning rate, large leaves, L2), and a coarser variant is tried too, the
 validation snapshots picking: a shop's dynamics drift between training and scoring weeks, and a
 model that memorises one stretch of history loses to recency/frequency baselines on the next.
-Inputs include BG/NBD + Gamma-Gamma outputs (`model_inputs`); the next category is boosted from
-the customer's own mix of categories (`categories.own_mix_log_prior`). Fitting is `fitting`'s.
+Inputs include BG/NBD + Gamma-Gamma outputs (`model_inputs`). A classifier boosts from the
+log-odds of the BG/NBD probability of its label (`start_log_odds`), so its trees learn corrections
+to BTYD and early stopping keeps few of them where BTYD is already right; the next category is
+boosted from the customer's own mix of categories (`categories.own_mix_log_prior`). Fitting is
+`fitting`'s.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from scipy.special import softmax
+from scipy.special import expit, logit, softmax
 
 from pipeline.lib.modeling.baselines import Btyd
 
@@ -110,6 +113,11 @@ class TrainedModel:
     shop_mix: np.ndarray | None = None  # next-category: the classes' shares, for the prior
     mix_only: bool = False  # next-category: the trees did not beat the prior on validation
     total_scale: float = 1.0  # amounts: the factor that matches the validation weeks' total
+    # Classifiers: the `Btyd.predict` probability column whose log-odds the raw scores start
+    # from (None: from zero, as every model pickled before this existed), and the mean of those
+    # log-odds over the training rows, the level the reasons' contributions are measured from.
+    start_column: str | None = None
+    start_mean: float = 0.0
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -130,10 +138,23 @@ class TrainedModel:
                 return softmax(prior, axis=1)
             raw = self.booster.predict(self.inputs(frame), raw_score=True)
             return softmax(raw + prior, axis=1)
-        raw = self.booster.predict(self.inputs(frame))
-        if self.kind == "amount":
-            return raw * self.total_scale
-        return self.calibrator(raw) if self.kind == "binary" else raw
+        if self.kind == "binary":
+            return self.calibrator(self.uncalibrated(frame))
+        return self.booster.predict(self.inputs(frame)) * self.total_scale
+
+    def uncalibrated(self, frame: pd.DataFrame) -> np.ndarray:
+        """A classifier's probability before calibration: its trees' raw score added to where
+        it started (BTYD's log-odds, when it starts there), through the sigmoid."""
+        start = self.start_scores(frame)
+        if start is None:
+            return self.booster.predict(self.inputs(frame))
+        return expit(self.booster.predict(self.inputs(frame), raw_score=True) + start)
+
+    def start_scores(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """The raw scores a classifier's trees add to, per row of `frame` (None: zero)."""
+        if self.start_column is None:
+            return None
+        return start_log_odds(self.btyd, frame, self.horizon, self.start_column)
 
     def predict_interval(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """p10 and p90 of the amount (ordered, never negative)."""
@@ -142,11 +163,37 @@ class TrainedModel:
         high = np.maximum(self.quantiles["p90"].predict(x), 0) * self.total_scale
         return np.minimum(low, high), np.maximum(low, high)
 
-    def contributions(self, inputs: pd.DataFrame) -> np.ndarray:
+    def contributions(self, inputs: pd.DataFrame, frame: pd.DataFrame | None = None) -> np.ndarray:
         """Per-feature contributions (raw score space) for an `inputs` matrix, rows × features,
-        bias column dropped."""
-        return self.booster.predict(inputs, pred_contrib=True)[:, :-1]
+        bias column dropped. A model that starts from BTYD's log-odds needs the `frame` rows
+        the inputs came from, in order: how far a row's start lies from the training rows'
+        average start is BTYD's part of the score, credited to the BTYD feature of the horizon
+        (its expected orders), so the reasons cover BTYD's view as well as the trees' corrections.
+        """
+        contributions = self.booster.predict(inputs, pred_contrib=True)[:, :-1]
+        if self.start_column is None:
+            return contributions
+        if frame is None:
+            raise ValueError("a model that starts from BTYD needs the frame to explain a score")
+        start = self.start_scores(frame)
+        contributions[:, self.features.index(f"btyd_orders_{self.horizon}d")] += (
+            start - self.start_mean
+        )
+        return contributions
 
     def importance(self) -> pd.Series:
         gain = self.booster.feature_importance(importance_type="gain")
         return pd.Series(gain, index=self.features).sort_values(ascending=False)
+
+
+# BG/NBD probabilities this close to 0 or 1 say "certain", which no snapshot of a shop supports:
+# capped so one row's start cannot dominate the trees' corrections.
+_START_PROBABILITY_CAP = 1e-4
+
+
+def start_log_odds(btyd: Btyd, frame: pd.DataFrame, horizon: int, column: str) -> np.ndarray:
+    """Log-odds of BTYD's `column` probability within `horizon` days for each row of `frame`;
+    0 (even odds) where BTYD gives none (P(no order) of someone who never ordered)."""
+    p = btyd.predict(frame, horizon)[column].to_numpy(dtype=float)
+    p = np.clip(p, _START_PROBABILITY_CAP, 1 - _START_PROBABILITY_CAP)
+    return np.nan_to_num(logit(p), nan=0.0)

@@ -4,8 +4,10 @@ Grain: one `TrainedModel` per (task, training run). Early stopping watches sever
 snapshots, and of the candidate parameters (`ModelParams.candidates`) the one scoring them best
 is kept. Classifiers are calibrated on them (Platt or isotonic) when fitting on some validation
 snapshots and judging on a held-out one says it lowers log loss, and CLTV's total is matched to
-theirs when that carries from snapshot to snapshot (`calibration`). The next category starts
-from the customer's own mix and keeps the trees only when they beat that prior.
+theirs when that carries from snapshot to snapshot (`calibration`). A classifier starts from
+the log-odds of the run's BG/NBD probability of its label when there is a BTYD fit, so the trees
+only learn where BTYD is wrong (and it is then not recalibrated). The next category starts from
+the customer's own mix and keeps the trees only when they beat that prior.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ import pandas as pd
 from pipeline.lib.modeling.baselines import Btyd
 from pipeline.lib.modeling.calibration import choose_calibrator, choose_total_scale
 from pipeline.lib.modeling.categories import frame_categories, levels, own_mix_log_prior
-from pipeline.lib.modeling.estimators import ModelParams, TrainedModel
+from pipeline.lib.modeling.estimators import ModelParams, TrainedModel, start_log_odds
 from pipeline.lib.modeling.model_inputs import model_inputs
 from pipeline.lib.modeling.tasks import Task
+
+# The BG/NBD probability (a `Btyd.predict` column) of each classifier's label.
+BTYD_PROBABILITY = {"purchase": "p_order", "churn": "p_no_order"}
 
 
 def fit_model(
@@ -42,7 +47,11 @@ def fit_model(
     }[task.kind]  # fmt: skip
     data = (model_inputs(train, btyd), task.target(train), model_inputs(valid, btyd),
             task.target(valid), None, None)  # fmt: skip
-    shop_mix = None
+    shop_mix = start_column = None
+    if task.kind == "binary" and btyd is not None:
+        start_column = BTYD_PROBABILITY[task.name]
+        data = (*data[:4], *(start_log_odds(btyd, rows, task.horizon, start_column)
+                             for rows in (train, valid)))  # fmt: skip
     if task.kind == "multiclass":
         # Laplace-smoothed so a class no training row had still gets a little mass.
         counts = np.bincount(data[1], minlength=len(levels(categories))) + 1.0
@@ -57,14 +66,17 @@ def fit_model(
     params = params.candidates()[boosters.index(booster)]
     model = TrainedModel(
         task.name, task.kind, task.horizon, booster, categories=categories, btyd=btyd,
-        params=params, shop_mix=shop_mix,
+        params=params, shop_mix=shop_mix, start_column=start_column,
+        start_mean=0.0 if start_column is None else float(np.mean(data[4])),
     )  # fmt: skip
     if task.kind == "multiclass":
         model.mix_only = not _trees_beat_the_prior(booster, *judge)
-    if task.kind == "binary":
-        raw = booster.predict(data[2])
+    if task.kind == "binary" and start_column is None:
+        # A classifier boosted from BTYD is not recalibrated: it refines calibrated log-odds
+        # under log loss, and its trees stopped where the validation weeks' log loss was
+        # best, so a calibrator fitted on those weeks again fits their drift twice.
         model.calibrator, model.calibration_losses = choose_calibrator(
-            raw, data[3], params.seed, valid["as_of_date"].to_numpy()
+            model.uncalibrated(valid), data[3], params.seed, valid["as_of_date"].to_numpy()
         )
     if task.kind == "amount":
         model.total_scale = choose_total_scale(

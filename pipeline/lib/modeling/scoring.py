@@ -144,7 +144,7 @@ def score(
         # Churn says nothing about people who never ordered: explain buyers only.
         rows = buyers.to_numpy() if task == "churn" else np.ones(len(frame), dtype=bool)
         inputs = model.inputs(frame.loc[rows])
-        contributions = model.contributions(inputs)
+        contributions = model.contributions(inputs, frame.loc[rows])
         direction = _reason_direction(out.loc[rows, f"{task}_tier"], contributions)
         as_of = frame.loc[rows, "as_of_date"]
         reasons = top_reasons(contributions, inputs, model.features, direction, as_of=as_of)

@@ -150,7 +150,8 @@ def test_btyd_outputs_are_model_inputs_the_model_carries_to_scoring(frame, btyd_
     [purchase] = [t for t in tasks(30, 90, 90) if t.name == "purchase"]
     params = dataclasses.replace(FAST, also_try_coarser=True)
     config = RunConfig(params=params, max_train_snapshots=8, fit_btyd=False)
-    split = time_split(labelled_snapshots(frame, purchase.label), 30, max_train_snapshots=8)
+    split = time_split(labelled_snapshots(frame, purchase.label), 30, max_train_snapshots=8,
+                       gap_before_validation=True)  # fmt: skip
     # The run fits BTYD on the latest training snapshot's history; the cache hands it this fit.
     result = train_task(frame, purchase, config, {}, {split.train[-1]: btyd_fit})
     model = result.model
