@@ -176,8 +176,7 @@ def _moved(name: str, old: Any, new: Any) -> bool:
 def _reasons_moved(old: list, new: list) -> bool:
     """The strongest reason (listed first) came or went, or more than one of the others was
     replaced (reasons that trade places, or one swapped for another, are no change)."""
-    said_old = [_DATE_OR_FIGURE.sub(_keep_dates, str(v)) for v in old]
-    said_new = [_DATE_OR_FIGURE.sub(_keep_dates, str(v)) for v in new]
+    said_old, said_new = [_said(v) for v in old], [_said(v) for v in new]
     if not said_old or not said_new:
         return said_old != said_new
     if said_old[0] not in said_new or said_new[0] not in said_old:
@@ -186,7 +185,12 @@ def _reasons_moved(old: list, new: list) -> bool:
 
 
 def _reasons_said(reasons: list) -> list[str]:
-    return sorted(_DATE_OR_FIGURE.sub(_keep_dates, str(v)) for v in reasons)
+    return sorted(_said(v) for v in reasons)
+
+
+def _said(reason: Any) -> str:
+    """What a reason says: its figures masked, its dates kept."""
+    return _DATE_OR_FIGURE.sub(_keep_dates, str(reason))
 
 
 def _keep_dates(match: re.Match) -> str:
