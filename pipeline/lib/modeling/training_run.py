@@ -180,8 +180,9 @@ def train_task(
     if task.kind == "binary":
         limit = config.max_train_snapshots
         ungapped = time_split(labelled, task.horizon, max_train_snapshots=limit)
-        baseline_train = _sample(subset(frame, ungapped.train, task.label, population),
-                                 config.max_train_rows, config.params.seed)  # fmt: skip
+        if ungapped.train != split.train:  # with too little history there was no gap
+            baseline_train = _sample(subset(frame, ungapped.train, task.label, population),
+                                     config.max_train_rows, config.params.seed)  # fmt: skip
     result.test = _evaluate(result, baseline_train, test)
     return result
 
