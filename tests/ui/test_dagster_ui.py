@@ -11,6 +11,7 @@ Screenshots go to `artefacts/screenshots/` (gitignored).
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import sys
 import time
@@ -167,9 +168,14 @@ def test_a_run_shows_its_steps_succeeded(page, webserver):
     page.locator('a[href^="/runs/"]').first.click()  # the latest run: the retrain
     _wait_for_text(page, "Run of", where="the latest run's page")
     _wait_for_text(page, "Success", where="the latest run's page", exact=True)
+    # The step panel counts from the run's logs, which load after the page: until then it
+    # reads "Succeeded (0)" and every step "Not executed".
+    succeeded = page.get_by_text(re.compile(r"^Succeeded \([1-9]\d*\)$"))
+    _wait_to_see(succeeded.first, "the latest run's page never counted a succeeded step")
     _shot(page, "06-run")
     assert page.get_by_text("weekly_retrain").count() > 0
     assert page.get_by_text("Errored (0)").count() == 1
+    assert page.get_by_text("Not executed (0)").count() == 1
 
 
 FRESHNESS_QUERY = """query ($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) {
