@@ -19,7 +19,7 @@ from pipeline.lib.ingest.raw_records import RAW_TABLES
 from pipeline.lib.ingest.warehouse import connect
 from sandbox.shop.store import StoreView
 from tests.conftest import SMALL_STORE
-from tests.dbt.dbt_helpers import dbt_build, unexpected_statuses
+from tests.dbt.dbt_helpers import dbt, dbt_build, unexpected_statuses
 
 pytestmark = pytest.mark.integration
 
@@ -94,6 +94,7 @@ def built(tmp_path_factory, small_store_path, raw_warehouse):
         """
     )
     yield {
+        "warehouse": warehouse,
         "first": first,
         "second": second,
         "pinned": pinned,
@@ -292,3 +293,34 @@ def test_customers_as_of_a_pinned_date_see_only_earlier_orders(built):
         """,
     )
     assert changed == (0,)
+
+
+def test_a_null_in_a_required_column_fails_naming_the_column(built, tmp_path):
+    """A model's required columns are checked by one test: a null in any of them fails it, with
+    one row per column holding nulls."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(built["warehouse"], warehouse)
+    with connect(warehouse) as con:
+        con.execute(
+            "update marts.customers set email_consent = null, identity_count = null "
+            "where customer_id = (select min(customer_id) from marts.customers)"
+        )
+    results = dbt(
+        warehouse,
+        tmp_path / "dbt",
+        "test",
+        *("--select", "customers_columns_not_null", "--store-failures"),
+        expect_success=False,
+    )
+    assert [(r["unique_id"].split(".")[2], r["status"], r["failures"]) for r in results] == [
+        ("customers_columns_not_null", "fail", 2)
+    ]
+    with connect(warehouse, read_only=True) as con:
+        (schema,) = con.execute(
+            "select table_schema from information_schema.tables "
+            "where table_name = 'customers_columns_not_null'"
+        ).fetchone()
+        failing = con.execute(
+            f"select column_name, null_rows from {schema}.customers_columns_not_null order by 1"
+        ).fetchall()
+    assert failing == [("email_consent", 1), ("identity_count", 1)]
