@@ -146,6 +146,7 @@ def time_split(
     test_snapshots: int = 4,
     validation_snapshots: int = 4,
     gap_before_validation: bool = False,
+    min_gapped_share: float = 0.5,
 ) -> TimeSplit | None:
     """The split for a label observed at `snapshots`; None when history is too short for one.
 
@@ -155,11 +156,16 @@ def time_split(
     labelled snapshots spanning h days plus at least two weeks, i.e. about 2h + 2 weeks of
     history (365 days: a little over two years); with little history fewer snapshots are used.
     With `gap_before_validation`, training keeps only snapshots whose label window ends by the
-    first validation snapshot (when there are any): validation then lies as far beyond what the
-    model learnt from as the tests lie beyond validation, and the scoring day beyond the latest
-    labels, so early stopping keeps only what carries across a horizon of drift.
+    first validation snapshot: validation then lies as far beyond what the model learnt from as
+    the tests lie beyond validation, and the scoring day beyond the latest labels, so early
+    stopping keeps only what carries across a horizon of drift. The gap gives way (training
+    keeps every snapshot before validation) when it would leave no snapshot, or fewer than
+    `min_gapped_share` of the labelled rows the ungapped training snapshots hold: `snapshots`
+    has one entry per labelled row, so on a young or fast-growing shop, whose early weeks hold
+    few customers, the gap would leave the model far less to learn from than its baselines.
     """
-    dates = sorted(pd.to_datetime(pd.Series(snapshots).dropna().unique()))
+    rows = pd.to_datetime(pd.Series(snapshots).dropna()).value_counts()
+    dates = sorted(rows.index)
     if not dates:
         return None
     step = pd.Timedelta(days=horizon)
@@ -173,7 +179,7 @@ def time_split(
     validation = before_test[-min(validation_snapshots, len(before_test) - 1) :]
     train = [d for d in dates if d < validation[0]][-max_train_snapshots:]
     gapped = [d for d in dates if d + step <= validation[0]][-max_train_snapshots:]
-    if gap_before_validation and gapped:
+    if gap_before_validation and rows[gapped].sum() >= min_gapped_share * rows[train].sum() > 0:
         train = gapped
     return TimeSplit(horizon, tuple(train), tuple(validation), tuple(tests))
 

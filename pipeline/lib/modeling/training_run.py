@@ -125,8 +125,11 @@ def train_task(
         result.fallback_reason = "the shop's order data names no product categories"
         return result
     # Classifiers stop early across a horizon-long gap: their trees correct BTYD, and only
-    # corrections that outlast the drift of one horizon help on the scoring day.
-    labelled = labelled_snapshots(frame, task.label)
+    # corrections that outlast the drift of one horizon help on the scoring day. The split
+    # sees one date per labelled row of the population, so the gap gives way where it would
+    # leave the model too few rows to learn from.
+    population = task.population(frame)
+    labelled = labelled_snapshots(frame.loc[population], task.label)
     result.split = split = time_split(
         labelled, task.horizon, max_train_snapshots=config.max_train_snapshots,
         gap_before_validation=task.kind == "binary",
@@ -134,7 +137,6 @@ def train_task(
     if split is None:
         result.fallback_reason = f"history shorter than the {task.horizon}-day horizon"
         return result
-    population = task.population(frame)
     if task.kind == "multiclass":
         # Only next orders placed before the test window began may teach the model.
         known_by = frame["as_of_date"] + pd.to_timedelta(frame["days_to_next_order"], unit="D")
@@ -180,7 +182,7 @@ def train_task(
     if task.kind == "binary":
         limit = config.max_train_snapshots
         ungapped = time_split(labelled, task.horizon, max_train_snapshots=limit)
-        if ungapped.train != split.train:  # with too little history there was no gap
+        if ungapped.train != split.train:  # equal when the gap gave way or had nothing to drop
             baseline_train = _sample(subset(frame, ungapped.train, task.label, population),
                                      config.max_train_rows, config.params.seed)  # fmt: skip
     result.test = _evaluate(result, baseline_train, test)

@@ -27,6 +27,36 @@ def test_a_history_too_short_for_the_gap_keeps_the_plain_split():
     assert time_split(weeks, 30, gap_before_validation=True) == time_split(weeks, 30)
 
 
+def _rows_per_week(counts) -> pd.Series:
+    """One snapshot date per labelled row: `counts[i]` rows on week i."""
+    return pd.Series(np.repeat(WEEKS.iloc[: len(counts)].to_numpy(), counts))
+
+
+def test_the_gap_gives_way_when_it_keeps_under_half_the_training_rows():
+    # A fast-growing shop: the weeks the gap would keep hold few of the rows before validation.
+    growing = _rows_per_week(np.linspace(5, 400, 52).astype(int))
+    plain = time_split(growing, 90)
+    assert time_split(growing, 90, gap_before_validation=True) == plain
+    # A steady shop keeps the gap; so does the growing one when asked for a smaller share.
+    steady = _rows_per_week(np.full(52, 200))
+    assert time_split(steady, 90, gap_before_validation=True) != time_split(steady, 90)
+    relaxed = time_split(growing, 90, gap_before_validation=True, min_gapped_share=0.1)
+    assert relaxed.train[-1] + pd.Timedelta(days=90) <= relaxed.validation[0]
+
+
+def test_the_gap_share_is_counted_in_rows_not_weeks():
+    plain = time_split(_rows_per_week(np.full(52, 200)), 90)
+    gapped_weeks = [w for w in plain.train if w + pd.Timedelta(days=90) <= plain.validation[0]]
+    kept = len(gapped_weeks) / len(plain.train)
+    counts = np.full(52, 200)
+    # The same weeks, but the ones the gap drops now hold most rows: the gap gives way.
+    dropped = WEEKS.isin(set(plain.train) - set(gapped_weeks)).to_numpy()[:52]
+    counts[dropped] = 200 * 10
+    heavy_late = _rows_per_week(counts)
+    assert kept >= 0.5
+    assert time_split(heavy_late, 90, gap_before_validation=True) == time_split(heavy_late, 90)
+
+
 def test_classifiers_train_across_the_gap_but_their_baseline_learns_from_every_week(frame):
     [task] = [t for t in tasks(30, 90, 90) if t.name == "purchase"]
     config = RunConfig(params=FAST, max_train_snapshots=8, fit_btyd=False, btyd_features=False)
