@@ -211,10 +211,3 @@ def price_orders(rng, catalogue: Catalogue, shape: ShopShape, people, orders: pd
         }
     )
     return orders, lines
-
-
-def expected_net_share_of_repeat_order() -> float:
-    """Expected net revenue per unit of order value for a repeat order, after codes and refunds."""
-    discount = DISCOUNT_RATE * np.mean(DISCOUNT_PERCENTS) / 100
-    refund = FULL_REFUND_RATE + PARTIAL_REFUND_RATE * np.mean(PARTIAL_REFUND_SHARE)
-    return float((1 - discount) * (1 - refund))

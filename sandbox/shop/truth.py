@@ -15,6 +15,11 @@ Shapes with regular gaps (Erlang(k) with rate kλ, mean 1/λ) use the Erlang sur
 e^{-kλΔ} Σ_{n<k} (kλΔ)^n / n! in place of e^{-λΔ}: P(alive) as above with S, and P(order within
 h | alive) = 1 - S(Δ+h)/S(Δ) for people with an order (their next gap has run for Δ days).
 Expected purchases keep the Poisson form with the same mean rate, the long-run renewal rate.
+
+Expected revenue is expected purchases times the person's expected order value as the
+simulator prices orders (`order_value`: whole units at catalogue prices lift cheap draws and cap
+large ones), net of the expected codes and refunds; a prospect's first order within the horizon,
+with probability 1 - e^{-λh}, carries a first-order code more often than a repeat order.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from sandbox.shop.behaviour import expected_net_share_of_repeat_order
+from sandbox.shop.order_value import expected_order_values
 from sandbox.shop.shapes import ShopShape
 from sandbox.shop.store import StoreView
 from sandbox.shop.store_tables import CUSTOMER_ID_BASE
@@ -49,11 +54,15 @@ future as (
 state as (
     select
         p.*,
+        v.expected_subtotal,
+        v.first_net_share,
+        v.repeat_net_share,
         coalesce(h.orders_before_now, 0) as orders_before_now,
         h.last_order_at,
         date_diff('second', h.last_order_at, $now) / 86400.0 as days_since_last_order
     from store.people as p
     left join history as h on p.person_id = h.person_id
+    inner join order_values as v on p.person_id = v.person_id
     where p.signup_at < $now
 ),
 alive as (
@@ -75,7 +84,7 @@ select
     a.signup_at,
     a.purchase_rate,
     a.dropout_prob,
-    a.spend_shape / a.spend_rate as expected_order_value,
+    a.expected_subtotal as expected_order_value,
     a.email_engagement,
     a.preferred_hour,
     {taste_columns},
@@ -117,8 +126,19 @@ def _order_within(days: int, phases: int) -> str:
     )
 
 
+def _expected_revenue(h: int) -> str:
+    """SQL for expected net revenue within `h` days: expected orders times the expected order
+    value, net of codes and refunds; a prospect's first order is discounted more often."""
+    orders = f"a.p_alive * (1 - exp(-a.purchase_rate * a.dropout_prob * {h})) / a.dropout_prob"
+    first_within = f"(1 - exp(-a.purchase_rate * {h}))"
+    first_extra = f"(a.first_net_share - a.repeat_net_share) * {first_within}"
+    return (
+        f"a.expected_subtotal * ({orders} * a.repeat_net_share"
+        f" + case when a.orders_before_now = 0 then {first_extra} else 0 end)"
+    )
+
+
 def _sql(shape: ShopShape) -> str:
-    net = expected_net_share_of_repeat_order()
     future = ",\n        ".join(
         f"count(*) filter (where created_at < $now + interval {h} day) as orders_{h}, "
         f"sum(total_price - refund_amount) filter (where created_at < $now + interval {h} day)"
@@ -127,9 +147,7 @@ def _sql(shape: ShopShape) -> str:
     )
     expected = ",\n    ".join(
         f"a.p_alive * (1 - exp(-a.purchase_rate * a.dropout_prob * {h})) / a.dropout_prob"
-        f" as expected_purchases_{h}, a.p_alive * (1 - exp(-a.purchase_rate * a.dropout_prob"
-        f" * {h})) / a.dropout_prob * a.spend_shape / a.spend_rate * {net}"
-        f" as expected_revenue_{h}"
+        f" as expected_purchases_{h}, {_expected_revenue(h)} as expected_revenue_{h}"
         for h in HORIZONS
     )
     observed = "$now + interval {h} day <= $simulated_until"
@@ -163,15 +181,27 @@ def _params(view: StoreView) -> dict:
     return {"now": view.now, "simulated_until": until}
 
 
+def _register_order_values(view: StoreView, cur) -> None:
+    """Each person's expected order value (`order_value`) as the table `order_values`."""
+    shape = view.spec.shop
+    taste = ", ".join(f"taste_{name}" for name in shape.category_names)
+    people = cur.execute(
+        f"select person_id, spend_rate, {taste} from store.people order by person_id"
+    ).df()
+    cur.register("order_values", expected_order_values(view.spec.seed, shape, people))
+
+
 def truth_frame(view: StoreView) -> pd.DataFrame:
     """One row per person known at `view.now`, with model truth and realised truth."""
     with view.cursor() as cur:
+        _register_order_values(view, cur)
         return cur.execute(_sql(view.spec.shop), _params(view)).df()
 
 
 def write_truth(view: StoreView, out: str) -> int:
     """Write the truth export as Parquet; returns the number of customers written."""
     with view.cursor() as cur:
+        _register_order_values(view, cur)
         sql = _sql(view.spec.shop)
         cur.execute(f"copy ({sql}) to '{out}' (format parquet)", _params(view))
         (rows,) = cur.execute(f"select count(*) from read_parquet('{out}')").fetchall()[0]

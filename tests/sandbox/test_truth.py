@@ -58,6 +58,18 @@ def test_truth_probabilities_are_calibrated_against_realised_orders(small_store_
     assert truth["customer_id"].is_unique
 
 
+def test_truth_order_value_matches_the_simulators_pricing(small_store_path):
+    # Whole units at catalogue prices lift cheap draws above the drawn mean (about 13% in total):
+    # the truth's revenue per order must follow the realised orders, not the drawn mean.
+    view = StoreView(small_store_path, datetime.combine(SMALL_STORE.end, datetime.min.time()))
+    truth = truth_frame(view)
+    view.close()
+    expected = truth["expected_revenue_365"].sum() / truth["expected_purchases_365"].sum()
+    realised = truth["actual_revenue_365"].sum() / truth["actual_orders_365"].sum()
+    assert abs(expected / realised - 1) < 0.08
+    assert truth["expected_order_value"].notna().all()
+
+
 def test_truth_parquet_has_one_row_per_known_customer(small_store_view, tmp_path):
     out = tmp_path / "truth.parquet"
     rows = write_truth(small_store_view, str(out))
