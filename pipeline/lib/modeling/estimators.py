@@ -113,9 +113,10 @@ class TrainedModel:
     shop_mix: np.ndarray | None = None  # next-category: the classes' shares, for the prior
     mix_only: bool = False  # next-category: the trees did not beat the prior on validation
     total_scale: float = 1.0  # amounts: the factor that matches the validation weeks' total
-    # Classifiers: the `Btyd.predict` probability column whose log-odds the raw scores start
-    # from (None: from zero, as every model pickled before this existed), and the mean of those
-    # log-odds over the training rows, the level the reasons' contributions are measured from.
+    # The `Btyd.predict` column the raw scores start from (None: from zero, as every model
+    # pickled before this existed): a classifier's probability as log-odds, an amount model's
+    # expected revenue as its log; and the mean of that start over the training rows, the
+    # level the reasons' contributions are measured from.
     start_column: str | None = None
     start_mean: float = 0.0
 
@@ -140,7 +141,11 @@ class TrainedModel:
             return softmax(raw + prior, axis=1)
         if self.kind == "binary":
             return self.calibrator(self.uncalibrated(frame))
-        return self.booster.predict(self.inputs(frame)) * self.total_scale
+        start = self.start_scores(frame)
+        if start is None:
+            return self.booster.predict(self.inputs(frame)) * self.total_scale
+        raw = self.booster.predict(self.inputs(frame), raw_score=True)
+        return np.exp(raw + start) * self.total_scale
 
     def uncalibrated(self, frame: pd.DataFrame) -> np.ndarray:
         """A classifier's probability before calibration: its trees' raw score added to where
@@ -151,9 +156,11 @@ class TrainedModel:
         return expit(self.booster.predict(self.inputs(frame), raw_score=True) + start)
 
     def start_scores(self, frame: pd.DataFrame) -> np.ndarray | None:
-        """The raw scores a classifier's trees add to, per row of `frame` (None: zero)."""
+        """The raw scores the trees add to, per row of `frame` (None: zero)."""
         if self.start_column is None:
             return None
+        if self.kind == "amount":
+            return start_log_amount(self.btyd, frame, self.horizon, self.start_column)
         return start_log_odds(self.btyd, frame, self.horizon, self.start_column)
 
     def predict_interval(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -197,3 +204,15 @@ def start_log_odds(btyd: Btyd, frame: pd.DataFrame, horizon: int, column: str) -
     p = btyd.predict(frame, horizon)[column].to_numpy(dtype=float)
     p = np.clip(p, _START_PROBABILITY_CAP, 1 - _START_PROBABILITY_CAP)
     return np.nan_to_num(logit(p), nan=0.0)
+
+
+# An amount BTYD expects to be zero (a prospect where no prospect ever ordered) starts from
+# this instead, in the shop's currency: far below any order, so the trees can still lift it.
+_START_AMOUNT_FLOOR = 1e-4
+
+
+def start_log_amount(btyd: Btyd, frame: pd.DataFrame, horizon: int, column: str) -> np.ndarray:
+    """Log of BTYD's `column` amount within `horizon` days for each row of `frame` (a tweedie
+    model's raw score is the log of its expected amount)."""
+    amount = btyd.predict(frame, horizon)[column].to_numpy(dtype=float)
+    return np.log(np.maximum(np.nan_to_num(amount, nan=0.0), _START_AMOUNT_FLOOR))

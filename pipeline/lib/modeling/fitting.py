@@ -6,7 +6,8 @@ is kept. Classifiers are calibrated on them (Platt or isotonic) when fitting on 
 snapshots and judging on a held-out one says it lowers log loss, and CLTV's total is matched to
 theirs when that carries from snapshot to snapshot (`calibration`). A classifier starts from
 the log-odds of the run's BG/NBD probability of its label when there is a BTYD fit, so the trees
-only learn where BTYD is wrong (and it is then not recalibrated). The next category starts from
+only learn where BTYD is wrong (and it is then not recalibrated); CLTV likewise starts from the
+log of BTYD's expected revenue. The next category starts from
 the customer's own mix and keeps the trees only when they beat that prior.
 """
 
@@ -19,7 +20,12 @@ import pandas as pd
 from pipeline.lib.modeling.baselines import Btyd
 from pipeline.lib.modeling.calibration import choose_calibrator, choose_total_scale
 from pipeline.lib.modeling.categories import frame_categories, levels, own_mix_log_prior
-from pipeline.lib.modeling.estimators import ModelParams, TrainedModel, start_log_odds
+from pipeline.lib.modeling.estimators import (
+    ModelParams,
+    TrainedModel,
+    start_log_amount,
+    start_log_odds,
+)
 from pipeline.lib.modeling.model_inputs import model_inputs
 from pipeline.lib.modeling.tasks import Task
 
@@ -52,6 +58,10 @@ def fit_model(
         start_column = BTYD_PROBABILITY[task.name]
         data = (*data[:4], *(start_log_odds(btyd, rows, task.horizon, start_column)
                              for rows in (train, valid)))  # fmt: skip
+    if task.kind == "amount" and btyd is not None:
+        start_column = "expected_revenue"
+        data = (*data[:4], *(start_log_amount(btyd, rows, task.horizon, start_column)
+                             for rows in (train, valid)))  # fmt: skip
     if task.kind == "multiclass":
         # Laplace-smoothed so a class no training row had still gets a little mass.
         counts = np.bincount(data[1], minlength=len(levels(categories))) + 1.0
@@ -80,11 +90,12 @@ def fit_model(
         )
     if task.kind == "amount":
         model.total_scale = choose_total_scale(
-            booster.predict(data[2]), data[3], valid["as_of_date"].to_numpy()
+            model.predict(valid), data[3], valid["as_of_date"].to_numpy()
         )
         for name, alpha in (("p10", 0.1), ("p90", 0.9)):
             quantile = params.lgb_params("quantile", alpha=alpha)
-            model.quantiles[name] = _boost(quantile, data, params)
+            # Quantiles are amounts, not logs: they start from zero.
+            model.quantiles[name] = _boost(quantile, (*data[:4], None, None), params)
     return model
 
 

@@ -132,7 +132,7 @@ def train_task(
     labelled = labelled_snapshots(frame.loc[population], task.label)
     result.split = split = time_split(
         labelled, task.horizon, max_train_snapshots=config.max_train_snapshots,
-        gap_before_validation=task.kind == "binary",
+        gap_before_validation=task.kind in ("binary", "amount"),
     )  # fmt: skip
     if split is None:
         result.fallback_reason = f"history shorter than the {task.horizon}-day horizon"
