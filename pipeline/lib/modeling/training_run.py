@@ -124,8 +124,8 @@ def train_task(
     if task.kind == "multiclass" and not frame_categories(frame):
         result.fallback_reason = "the shop's order data names no product categories"
         return result
-    # Classifiers stop early across a horizon-long gap: their trees correct BTYD, and only
-    # corrections that outlast the drift of one horizon help on the scoring day. The split
+    # Classifiers and CLTV stop early across a horizon-long gap: their trees correct BTYD, and
+    # only corrections that outlast the drift of one horizon help on the scoring day. The split
     # sees one date per labelled row of the population, so the gap gives way where it would
     # leave the model too few rows to learn from.
     population = task.population(frame)

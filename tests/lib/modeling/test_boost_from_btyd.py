@@ -1,4 +1,5 @@
-"""Classifiers boosted from BTYD's log-odds: held-out quality, scoring, reasons and old pickles."""
+"""Models boosted from BTYD (classifiers from its log-odds, CLTV from its log revenue): held-out
+quality, scoring, reasons and old pickles."""
 
 import pickle
 
@@ -8,7 +9,7 @@ from scipy.special import expit
 from sklearn.metrics import log_loss
 
 from pipeline.lib.modeling.baselines import Btyd
-from pipeline.lib.modeling.estimators import TrainedModel, start_log_odds
+from pipeline.lib.modeling.estimators import TrainedModel, start_log_amount, start_log_odds
 from pipeline.lib.modeling.fitting import fit_model
 from pipeline.lib.modeling.scoring import TierThresholds, score
 from pipeline.lib.modeling.tasks import tasks
@@ -108,3 +109,25 @@ def test_daily_scoring_serves_and_explains_a_boosted_model(btyd_world, started):
     assert reasons.map(len).gt(0).mean() > 0.9
     # BTYD's view is a reason where it drives the score (phrased from its expected orders).
     assert reasons.map(lambda r: any("orders expected in 30 days" in x for x in r)).any()
+
+
+def test_cltv_starts_from_the_log_of_btyds_expected_revenue(btyd_world):
+    btyd, _, (train, valid, test) = btyd_world
+    [cltv] = [t for t in tasks(30, 90, 90) if t.name == "cltv"]
+    model = fit_model(cltv, train, valid, FAST, btyd)
+    assert model.start_column == "expected_revenue"
+    start = start_log_amount(btyd, test, 90, "expected_revenue")
+    revenue = btyd.predict(test, 90)["expected_revenue"].to_numpy()
+    assert np.allclose(np.exp(start), np.maximum(revenue, 1e-4))
+    inputs = model.inputs(test)
+    raw = model.booster.predict(inputs, raw_score=True)
+    assert np.allclose(model.predict(test), np.exp(raw + start) * model.total_scale)
+    restored = pickle.loads(pickle.dumps(model))
+    assert np.allclose(restored.predict(test), model.predict(test))
+    # The reasons cover BTYD's part of the score too, as for the classifiers.
+    contributions = model.contributions(inputs, test)
+    tree_bias = model.booster.predict(inputs, pred_contrib=True)[:, -1]
+    assert np.allclose(contributions.sum(axis=1) + tree_bias + model.start_mean, raw + start)
+    # Quantiles are amounts of their own, not corrections of a log.
+    low, high = model.predict_interval(test)
+    assert (low >= 0).all() and (high >= low).all()
