@@ -9,9 +9,10 @@ service, and stops at the end whatever happens. The first demo backfills the who
 pass (each partitioned stage one range run, see `staged_run`), as `first_refresh`, which also
 trains the first models before scoring; later demos run `daily_refresh`, re-pull it and must
 leave the warehouse unchanged. `--next-day` (`make next-day`) moves the sandbox clock one day
-past the last demo's and runs `daily_refresh` for that one new day. Steps print as they run.
-When the blast-radius check held back a sync and nothing else failed, the summary says what to
-review; `--allow-large-change` (`ALLOW_LARGE_CHANGE=1`) re-runs the day with the change approved.
+past the last demo's and runs `daily_refresh` for that one new day. Steps print as they run;
+dbt's log goes to `demo-run-output.log` in the artefacts folder. When the blast-radius check
+held back a sync and nothing else failed, the summary says what to review;
+`--allow-large-change` (`ALLOW_LARGE_CHANGE=1`) re-runs the day with the change approved.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 import uuid
 import warnings
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import requests
@@ -39,7 +41,7 @@ from pipeline.cli.run_job import materialization_metadata
 from pipeline.cli.staged_run import CombinedResult, run_in_stages
 from pipeline.defs.partitions import HISTORY_START, partition_range_tags
 from pipeline.lib.ingest.warehouse import connect
-from pipeline.lib.settings import warehouse_path
+from pipeline.lib.settings import artefacts_dir, warehouse_path
 from sandbox.process import DEFAULT_PLATFORMS, parse_platforms, running_sandbox, use_sandbox_for
 
 
@@ -78,7 +80,7 @@ def run_daily_refresh(
         run_config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
         if approve_large_change:
             run_config |= sync_approval_config(keys or job_def.asset_layer.executable_asset_keys)
-        with printed_progress(instance, run_id):
+        with printed_progress(instance, run_id, other_output=run_output_log()):
             return job_def.execute_in_process(
                 instance=instance,
                 run_id=run_id,
@@ -92,6 +94,11 @@ def run_daily_refresh(
     if first == last:
         return CombinedResult([execute(job_def, None, tags, "")])
     return CombinedResult(run_in_stages(job_def, tags, execute))
+
+
+def run_output_log() -> Path:
+    """Where the runs' other standard output goes (dbt's log): the terminal shows progress."""
+    return artefacts_dir() / "demo-run-output.log"
 
 
 def warehouse_counts() -> dict[str, int]:
@@ -249,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print_models(built)
     print_syncs(built)
+    print(f"  dbt's log     {run_output_log()} (each step's output is also in the UI)")
     print(f"  warehouse     {warehouse_path()}")
     for table, rows in rows_per_table.items():
         print(f"    {table:<44} {rows:>9} rows")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pipeline.defs.transform.dbt import warehouse_target_path
 from pipeline.lib.settings import PROJECT_ROOT
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
@@ -24,16 +25,17 @@ def dbt(
     expect_success: bool = True,
 ) -> list[dict]:
     """`dbt <command>` on `warehouse`, as a subprocess the way Dagster runs it (dbt-duckdb keeps
-    its database open in the process that ran it). Its own target and log folders: the
-    project's `target/` holds the manifest Dagster loads. Returns the run results (of a failed
-    run too, when not `expect_success`)."""
+    its database open in the process that ran it). The warehouse's own target folder, as
+    Dagster's steps use (so a later call on the same warehouse parses only what changed), and
+    the call's own log folder. Returns the run results (of a failed run too, when not
+    `expect_success`)."""
     env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DO_NOT_TRACK": "1"}
     cli = [
         str(Path(sys.executable).parent / "dbt"),
         command,
         "--project-dir", str(project_dir),
         "--profiles-dir", str(project_dir),
-        "--target-path", str(work / "target"),
+        "--target-path", str(warehouse_target_path(warehouse)),
         "--log-path", str(work / "logs"),
         *args,
     ]  # fmt: skip
@@ -41,7 +43,8 @@ def dbt(
     assert done.returncode == 0 or not expect_success, (
         f"dbt exited {done.returncode}\n{done.stderr[-3000:]}\n{done.stdout[-5000:]}"
     )
-    return json.loads((work / "target" / "run_results.json").read_text())["results"]
+    run_results = warehouse_target_path(warehouse) / "run_results.json"
+    return json.loads(run_results.read_text())["results"]
 
 
 def dbt_build(warehouse: Path, work: Path, *args: str, project_dir: Path = DBT_DIR) -> list[dict]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.defs.transform.dbt import warehouse_target_path
 from tests.dbt.dbt_helpers import DBT_DIR
 
 BUILT_SCHEMAS = ("staging", "intermediate", "marts")
@@ -29,7 +30,7 @@ def build_killed(warehouse: Path, work: Path, selector: str, model: str, after: 
         str(Path(sys.executable).parent / "dbt"), "build", "--selector", selector,
         "--exclude", "resource_type:unit_test",
         "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-        "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+        "--target-path", str(warehouse_target_path(warehouse)), "--log-path", str(work / "logs"),
     ]  # fmt: skip
     dbt = subprocess.Popen(cli, env=env, stdout=subprocess.PIPE, text=True)
     try:

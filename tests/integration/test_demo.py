@@ -57,3 +57,12 @@ def test_demo_ingests_everything_then_the_next_day_adds_that_day(demo_shop):
     assert _write_calls(next_day)["klaviyo"] < _write_calls(first)["klaviyo"]
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/sandbox/health", timeout=2)
+
+
+def test_the_terminal_shows_the_steps_and_dbt_log_goes_to_a_file(demo_shop):
+    root, _, _, summary = demo_shop
+    assert "done    dbt_core_models" in summary
+    assert "Running with dbt=" not in summary
+    log = root / "artefacts" / "demo-run-output.log"
+    assert f"dbt's log     {log}" in summary
+    assert "Running with dbt=" in log.read_text()
