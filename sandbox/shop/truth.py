@@ -126,10 +126,15 @@ def _order_within(days: int, phases: int) -> str:
     )
 
 
+def _expected_purchases(h: int) -> str:
+    """SQL for expected orders within `h` days: P(alive) × E[orders in h | alive]."""
+    return f"a.p_alive * (1 - exp(-a.purchase_rate * a.dropout_prob * {h})) / a.dropout_prob"
+
+
 def _expected_revenue(h: int) -> str:
     """SQL for expected net revenue within `h` days: expected orders times the expected order
     value, net of codes and refunds; a prospect's first order is discounted more often."""
-    orders = f"a.p_alive * (1 - exp(-a.purchase_rate * a.dropout_prob * {h})) / a.dropout_prob"
+    orders = _expected_purchases(h)
     first_within = f"(1 - exp(-a.purchase_rate * {h}))"
     first_extra = f"(a.first_net_share - a.repeat_net_share) * {first_within}"
     return (
@@ -146,8 +151,8 @@ def _sql(shape: ShopShape) -> str:
         for h in HORIZONS
     )
     expected = ",\n    ".join(
-        f"a.p_alive * (1 - exp(-a.purchase_rate * a.dropout_prob * {h})) / a.dropout_prob"
-        f" as expected_purchases_{h}, {_expected_revenue(h)} as expected_revenue_{h}"
+        f"{_expected_purchases(h)} as expected_purchases_{h},"
+        f" {_expected_revenue(h)} as expected_revenue_{h}"
         for h in HORIZONS
     )
     observed = "$now + interval {h} day <= $simulated_until"

@@ -159,9 +159,7 @@ class TrainedModel:
         """The raw scores the trees add to, per row of `frame` (None: zero)."""
         if self.start_column is None:
             return None
-        if self.kind == "amount":
-            return start_log_amount(self.btyd, frame, self.horizon, self.start_column)
-        return start_log_odds(self.btyd, frame, self.horizon, self.start_column)
+        return btyd_start(self.btyd, frame, self.kind, self.horizon, self.start_column)
 
     def predict_interval(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """p10 and p90 of the amount (ordered, never negative)."""
@@ -191,6 +189,13 @@ class TrainedModel:
     def importance(self) -> pd.Series:
         gain = self.booster.feature_importance(importance_type="gain")
         return pd.Series(gain, index=self.features).sort_values(ascending=False)
+
+
+def btyd_start(btyd: Btyd, frame: pd.DataFrame, kind: str, horizon: int, column: str):
+    """Where a `kind` model boosted from BTYD starts, per row of `frame`: the log of an amount
+    (a tweedie model's raw score is a log amount), else the log-odds of a probability."""
+    start = start_log_amount if kind == "amount" else start_log_odds
+    return start(btyd, frame, horizon, column)
 
 
 # BG/NBD probabilities this close to 0 or 1 say "certain", which no snapshot of a shop supports:

@@ -20,17 +20,20 @@ import pandas as pd
 from pipeline.lib.modeling.baselines import Btyd
 from pipeline.lib.modeling.calibration import choose_calibrator, choose_total_scale
 from pipeline.lib.modeling.categories import frame_categories, levels, own_mix_log_prior
-from pipeline.lib.modeling.estimators import (
-    ModelParams,
-    TrainedModel,
-    start_log_amount,
-    start_log_odds,
-)
+from pipeline.lib.modeling.estimators import ModelParams, TrainedModel, btyd_start
 from pipeline.lib.modeling.model_inputs import model_inputs
 from pipeline.lib.modeling.tasks import Task
 
 # The BG/NBD probability (a `Btyd.predict` column) of each classifier's label.
 BTYD_PROBABILITY = {"purchase": "p_order", "churn": "p_no_order"}
+
+
+def _btyd_start_column(task: Task, btyd: Btyd | None) -> str | None:
+    """The `Btyd.predict` column a task's trees start from (None: from zero): a classifier's
+    label probability, an amount's expected revenue; the next category has a prior of its own."""
+    if btyd is None or task.kind == "multiclass":
+        return None
+    return "expected_revenue" if task.kind == "amount" else BTYD_PROBABILITY[task.name]
 
 
 def fit_model(
@@ -53,14 +56,10 @@ def fit_model(
     }[task.kind]  # fmt: skip
     data = (model_inputs(train, btyd), task.target(train), model_inputs(valid, btyd),
             task.target(valid), None, None)  # fmt: skip
-    shop_mix = start_column = None
-    if task.kind == "binary" and btyd is not None:
-        start_column = BTYD_PROBABILITY[task.name]
-        data = (*data[:4], *(start_log_odds(btyd, rows, task.horizon, start_column)
-                             for rows in (train, valid)))  # fmt: skip
-    if task.kind == "amount" and btyd is not None:
-        start_column = "expected_revenue"
-        data = (*data[:4], *(start_log_amount(btyd, rows, task.horizon, start_column)
+    shop_mix = None
+    start_column = _btyd_start_column(task, btyd)
+    if start_column is not None:
+        data = (*data[:4], *(btyd_start(btyd, rows, task.kind, task.horizon, start_column)
                              for rows in (train, valid)))  # fmt: skip
     if task.kind == "multiclass":
         # Laplace-smoothed so a class no training row had still gets a little mass.
