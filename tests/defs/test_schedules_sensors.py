@@ -39,7 +39,11 @@ def test_a_shops_first_refresh_is_the_daily_job_plus_training():
         }
         for name in ("daily_refresh", "first_refresh")
     }
-    assert keys["first_refresh"] - keys["daily_refresh"] == {"ml/model_runs"}
+    # The labels are training data: built by the jobs that train, not every day.
+    assert keys["first_refresh"] - keys["daily_refresh"] == {
+        "ml/model_runs",
+        "marts/customer_labels",
+    }
     assert keys["daily_refresh"] < keys["first_refresh"]
 
 
@@ -52,7 +56,7 @@ def test_the_weekly_retrain_schedule_retrains_and_rescores_on_mondays():
     assert len(list(weekly_retrain_schedule.evaluate_tick(context).run_requests or [])) == 1
     job = defs.resolve_job_def("weekly_retrain")
     keys = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
-    assert keys == {"ml/model_runs", "ml/customer_scores"}
+    assert keys == {"marts/customer_labels", "ml/model_runs", "ml/customer_scores"}
 
 
 def test_a_failed_run_logs_a_plain_alert(failed_run, capsys):

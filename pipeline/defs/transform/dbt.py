@@ -50,11 +50,17 @@ dbt_project = DbtProject(
 MARTS_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=30), warn_window=timedelta(hours=26)
 )
+# The labels are training data, rebuilt by each (weekly) retrain: eight days without one means
+# the retrain stopped.
+LABELS_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(days=8), warn_window=timedelta(days=7, hours=6)
+)
 
 
 class ForesightTranslator(DagsterDbtTranslator):
     """dbt models join the `transform` group with the project's owners, and marts get a daily
-    freshness policy; sources stay as they are, since the ingest assets define them."""
+    freshness policy (the labels a weekly one); sources stay as they are, since the ingest
+    assets define them."""
 
     def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
@@ -65,7 +71,9 @@ class ForesightTranslator(DagsterDbtTranslator):
         )
         fqn = manifest["nodes"].get(unique_id, {}).get("fqn", [])
         # Marts, not the intermediate steps kept beside the segment marts they build.
-        if "marts" in fqn and "steps" not in fqn:
+        if fqn[-1:] == ["customer_labels"]:
+            spec = dg.apply_freshness_policy(spec, LABELS_FRESHNESS)
+        elif "marts" in fqn and "steps" not in fqn:
             spec = dg.apply_freshness_policy(spec, MARTS_FRESHNESS)
         return spec
 
@@ -234,7 +242,7 @@ def foresight_dbt_features(
 def foresight_dbt_feature_readers(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
-    """Labels and everything else that reads the features: rebuilt whole each run."""
+    """The labels training reads: rebuilt whole by the jobs that train, before they train."""
     yield from _build(context, dbt, warehouse)
 
 
