@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from pipeline.defs.transform.dbt import warehouse_target_path
 from pipeline.lib.settings import PROJECT_ROOT
+from pipeline.lib.warm_dbt import dbt_executable
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 # Warnings a build may give: segment size warnings, since a small store has small segments.
@@ -31,7 +31,7 @@ def dbt(
     `expect_success`)."""
     env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DO_NOT_TRACK": "1"}
     cli = [
-        str(Path(sys.executable).parent / "dbt"),
+        dbt_executable(),
         command,
         "--project-dir", str(project_dir),
         "--profiles-dir", str(project_dir),

@@ -13,7 +13,6 @@ reads), and what reads the ML scores (segments and their KPIs, after scoring).
 
 import importlib.metadata
 import os
-import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
@@ -41,6 +40,7 @@ from pipeline.defs.resources import (
 from pipeline.lib.ingest.relation_stats import relation_stats
 from pipeline.lib.platforms import require_order_source
 from pipeline.lib.settings import PROJECT_ROOT
+from pipeline.lib.warm_dbt import dbt_executable
 
 dbt_project = DbtProject(
     project_dir=PROJECT_ROOT / "dbt_project", profiles_dir=PROJECT_ROOT / "dbt_project"
@@ -262,15 +262,10 @@ dbt_model_assets = [
 ]
 
 
-def dbt_executable() -> str:
-    """The dbt installed beside this Python: found even when the virtualenv is not on PATH."""
-    beside_python = Path(sys.executable).parent / "dbt"
-    return str(beside_python) if beside_python.exists() else shutil.which("dbt") or "dbt"
-
-
 class ProjectDbtCliResource(DbtCliResource):
     """dbt as the project runs it, without two costs per step that buy this project nothing.
-    When the executable is the one beside this Python, its version is read from the installed
+    dbt runs warm (`foresight-dbt`: see `pipeline.lib.warm_dbt`), and when the executable is
+    beside this Python, its version is read from the installed
     package: asking `dbt --version` would start dbt once more (seconds). And no dbt adapter is
     loaded into the step's process: dagster-dbt builds one (project, profile, every macro:
     about 3 s of CPU) only for its metadata fetchers, and the steps read row counts and column

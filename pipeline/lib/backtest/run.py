@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -36,6 +35,7 @@ from pipeline.lib.modeling.steps import (
 )
 from pipeline.lib.modeling.training_run import RunConfig
 from pipeline.lib.settings import PROJECT_ROOT
+from pipeline.lib.warm_dbt import dbt_executable
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 CSV_TABLE = ("files", "orders")
@@ -110,7 +110,7 @@ def run_dbt(config: BacktestConfig) -> None:
     own target and log folders (the project's `target/` holds the manifest Dagster loads)."""
     env = {**os.environ, "WAREHOUSE_PATH": str(config.warehouse.resolve()), "DO_NOT_TRACK": "1"}
     cli = [
-        str(Path(sys.executable).parent / "dbt"), "build",
+        dbt_executable(), "build",
         "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
         "--target-path", str(config.folder / "dbt" / "target"),
         "--log-path", str(config.folder / "dbt" / "logs"),
