@@ -15,6 +15,8 @@ export FORESIGHT_SPEC_DIR ?= $(abspath $(ROOT)/../shared/specs)
 export DO_NOT_TRACK := 1
 # One planned materialisation per asset for a run over many daily partitions, not one per day.
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
+# A range run's per-day materialisations written in batches (see pipeline/defs/storage.py).
+export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 
 SANDBOX_ARGS ?=
 # The platforms the sandbox plays in `make demo` / `make dev`; the others stay unconfigured.

@@ -9,7 +9,9 @@ partition per asset, each a separate instance write: thousands before a first lo
 work. With DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS Dagster records one per asset with
 the range instead (what it does on its own storages that support it). The price: partitions of
 a range run that fails show as missing, not failed; the run itself is failed and alerts.
-`make` sets it for the UI and the daemon, which create runs without loading these definitions.
+With DAGSTER_EVENT_BATCH_SIZE Dagster hands the materialisations of a range run's output (one
+per day) to the instance's storage together, which `storage.py` writes in one transaction.
+`make` sets both for the UI and the daemon, which create runs without loading these definitions.
 """
 
 import os
@@ -17,10 +19,12 @@ import os
 from pipeline.lib.platforms import load_env_file
 
 
-def plan_ranges_as_one_event() -> None:
-    """Ask Dagster for one planned materialisation per asset of a range run (see above)."""
+def record_ranges_in_few_writes() -> None:
+    """Ask Dagster for one planned materialisation per asset of a range run, and for the
+    materialisations of a range output in batches (see above)."""
     os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "true")
+    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")
 
 
 load_env_file()
-plan_ranges_as_one_event()
+record_ranges_in_few_writes()

@@ -4,7 +4,7 @@ import dagster as dg
 import pytest
 
 from pipeline.cli.staged_run import CombinedResult, partitioning_stages, run_in_stages
-from pipeline.defs import plan_ranges_as_one_event
+from pipeline.defs import record_ranges_in_few_writes
 from pipeline.defs.partitions import daily_partitions, partition_range_tags
 
 DAYS = daily_partitions  # the product's own daily partitions
@@ -91,7 +91,7 @@ def test_a_staged_range_plans_each_asset_once_per_partition_it_has(tmp_path, mon
 @pytest.mark.integration
 def test_with_the_project_setting_a_range_run_plans_each_asset_once(tmp_path, monkeypatch):
     monkeypatch.delenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", raising=False)
-    plan_ranges_as_one_event()  # as loading the definitions does
+    record_ranges_in_few_writes()  # as loading the definitions does
     instance = dg.DagsterInstance.local_temp(str(tmp_path))
     assert JOB.execute_in_process(instance=instance, tags=RANGE).success
     assert _planned(instance) == 5  # one per asset, not 5 assets x 5 days
