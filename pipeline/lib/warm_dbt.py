@@ -14,6 +14,9 @@ the caller's streams. The caller's exit status is the command's.
 - A child dies with its caller: killed, the caller closes the connection and the child kills
   itself; SIGINT and SIGTERM sent to the caller are passed on (dbt stops as it would).
 - `FORESIGHT_WARM_DBT=0`, or a server that cannot start, runs the plain `dbt` instead.
+- The child is not the caller's child, so the caller's resource usage leaves it out: with
+  `FORESIGHT_DBT_PEAK_LOG` set, the caller appends the child's peak resident memory (KiB, a
+  line per call) to that file (the benchmarks add it to what they measure).
 
 Only the standard library is imported on the caller's side, so the caller starts in
 milliseconds.
@@ -26,6 +29,7 @@ import hashlib
 import importlib
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -151,13 +155,21 @@ def _await_exit(conn: socket.socket) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, forward)
     for line in reader:
-        word, value = line.split()
+        word, *values = line.split()
         if word == "pid":
-            child = int(value)
+            child = int(values[0])
         elif word == "exit":
-            return int(value)
+            _log_peak(int(values[1]))
+            return int(values[0])
     print("foresight-dbt: dbt ended without an exit status (killed)", file=sys.stderr)
     return 1
+
+
+def _log_peak(peak_kib: int) -> None:
+    peak_log = os.environ.get("FORESIGHT_DBT_PEAK_LOG")
+    if peak_log:
+        with open(peak_log, "a") as out:
+            out.write(f"{peak_kib}\n")
 
 
 def serve(path: Path) -> None:
@@ -227,7 +239,8 @@ def _run_child(conn: socket.socket) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     finished.set()
-    conn.sendall(f"exit {code}\n".encode())
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    conn.sendall(f"exit {code} {peak_kib}\n".encode())
     sys.exit(code)
 
 

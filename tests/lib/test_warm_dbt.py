@@ -48,14 +48,19 @@ def test_the_project_runs_dbt_warm():
 def test_a_warm_run_uses_the_callers_directory_environment_and_streams(tmp_path):
     project = _project(tmp_path / "project")
     warehouse = tmp_path / "probe.duckdb"
+    peaks = tmp_path / "dbt-peaks"
     done = subprocess.run(
         [WARM, "run", "--profiles-dir", "."],
-        cwd=project, env=_env(warehouse), capture_output=True, text=True, timeout=120,
+        cwd=project, env={**_env(warehouse), "FORESIGHT_DBT_PEAK_LOG": str(peaks)},
+        capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Completed successfully" in done.stdout
     assert warehouse.exists(), "the child opened the warehouse the caller's environment names"
     assert (project / "target" / "run_results.json").exists(), "it ran in the caller's folder"
+    # The child's peak memory, which the caller's own resource usage leaves out (KiB).
+    [peak_kib] = [int(line) for line in peaks.read_text().split()]
+    assert 50_000 < peak_kib < 4_000_000
 
 
 def test_a_failing_command_exits_as_plain_dbt_does(tmp_path):
