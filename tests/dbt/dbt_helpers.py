@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pipeline.defs.transform.dbt import warehouse_target_path
 from pipeline.lib.settings import PROJECT_ROOT
-from pipeline.lib.warm_dbt import dbt_executable
+from pipeline.lib.warm_dbt.client import dbt_executable
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 # Warnings a build may give: segment size warnings, since a small store has small segments.

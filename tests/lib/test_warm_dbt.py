@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from pipeline.lib.warm_dbt import dbt_executable, plain_dbt
+from pipeline.lib.warm_dbt.client import dbt_executable, plain_dbt, socket_path
 
 WARM = str(Path(sys.executable).parent / "foresight-dbt")
 # A query DuckDB needs minutes for: the model is still running when the caller goes.
@@ -141,3 +144,36 @@ def test_a_socket_folder_others_may_enter_is_refused_and_dbt_runs_plain(tmp_path
     assert "not a folder private to this user" in done.stderr
     assert "running dbt directly" in done.stderr
     assert list(shared.iterdir()) == []
+
+
+def test_a_call_the_server_closes_before_starting_dbt_is_made_again(tmp_path, monkeypatch):
+    # A server going idle as a call arrives closes it unanswered: nothing ran, so the caller
+    # calls again, and a new server runs it.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    path = socket_path()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+    calls = []
+
+    def close_the_first_call():
+        conn, _ = listener.accept()
+        calls.append(conn.recv(65536))
+        conn.close()
+        listener.close()
+        path.unlink()
+
+    closer = threading.Thread(target=close_the_first_call)
+    closer.start()
+    try:
+        done = subprocess.run(
+            [WARM, "--version"], env={**os.environ, "TMPDIR": str(tmp_path)},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        closer.join(timeout=10)
+        assert len(calls) == 1 and calls[0], "the first call reached the closing server"
+        assert done.returncode == 0, done.stderr
+        assert "Core:" in done.stdout
+        assert "running dbt directly" not in done.stderr, "the second call ran warm"
+    finally:
+        subprocess.run(["pkill", "-f", str(path)], check=False)

@@ -40,7 +40,7 @@ from pipeline.defs.resources import (
 from pipeline.lib.ingest.relation_stats import relation_stats
 from pipeline.lib.platforms import require_order_source
 from pipeline.lib.settings import PROJECT_ROOT
-from pipeline.lib.warm_dbt import dbt_executable
+from pipeline.lib.warm_dbt.client import dbt_executable
 
 dbt_project = DbtProject(
     project_dir=PROJECT_ROOT / "dbt_project", profiles_dir=PROJECT_ROOT / "dbt_project"

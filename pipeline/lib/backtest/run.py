@@ -35,7 +35,7 @@ from pipeline.lib.modeling.steps import (
 )
 from pipeline.lib.modeling.training_run import RunConfig
 from pipeline.lib.settings import PROJECT_ROOT
-from pipeline.lib.warm_dbt import dbt_executable
+from pipeline.lib.warm_dbt.client import dbt_executable
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 CSV_TABLE = ("files", "orders")
