@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import suppress
 from importlib import metadata
 from pathlib import Path
 from typing import NoReturn
@@ -63,7 +64,10 @@ def main() -> None:
             conn = _connect(socket_path())
         except OSError as error:
             _run_plain(f"no dbt server ({error})")
-        socket.send_fds(conn, [struct.pack("!I", len(payload)) + payload], [0, 1, 2])
+        try:
+            socket.send_fds(conn, [struct.pack("!I", len(payload)) + payload], [0, 1, 2])
+        except (BrokenPipeError, ConnectionResetError):
+            continue  # closed before it read the call
         status = _await_exit(conn)
         if status is not None:
             sys.exit(status)
@@ -117,15 +121,16 @@ def _await_exit(conn: socket.socket) -> int | None:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, forward)
-    for line in reader:
-        word, *values = line.split()
-        if word == "pid":
-            child = int(values[0])
-            for signum in pending:
-                os.kill(child, signum)
-        elif word == "exit":
-            _log_peak(int(values[1]))
-            return int(values[0])
+    with suppress(ConnectionResetError):
+        for line in reader:
+            word, *values = line.split()
+            if word == "pid":
+                child = int(values[0])
+                for signum in pending:
+                    os.kill(child, signum)
+            elif word == "exit":
+                _log_peak(int(values[1]))
+                return int(values[0])
     if child is None and not pending:
         return None
     print("foresight-dbt: dbt ended without an exit status (killed)", file=sys.stderr)
