@@ -77,8 +77,9 @@ chromium:
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # Two workers; tests sharing a heavy session fixture (one demo shop, one shop on every platform)
-# are grouped onto one worker, so each is built once.
-PYTEST_ARGS ?= -n 2 --dist loadgroup
+# are grouped onto one worker, so each is built once. The slowest phases are listed at the end:
+# where the suite's time goes, in every run.
+PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=20
 test: lint chromium
 	$(RUN) pytest $(PYTEST_ARGS)
 
