@@ -16,6 +16,30 @@ DBT_DIR = PROJECT_ROOT / "dbt_project"
 ALLOWED_WARNINGS = ("test.foresight.segments_meet_min_size_",)
 
 
+def dbt_cli(
+    warehouse: Path,
+    work: Path,
+    command: str,
+    *args: str,
+    project_dir: Path = DBT_DIR,
+    executable: str | None = None,
+) -> tuple[list[str], dict[str, str]]:
+    """(command line, environment) of `dbt <command>` on `warehouse` as Dagster runs it: the
+    warehouse's own target folder, as Dagster's steps use (so a later call on the same warehouse
+    parses only what changed), and the call's own log folder; warm dbt unless `executable`."""
+    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DO_NOT_TRACK": "1"}
+    cli = [
+        executable or dbt_executable(),
+        command,
+        "--project-dir", str(project_dir),
+        "--profiles-dir", str(project_dir),
+        "--target-path", str(warehouse_target_path(warehouse)),
+        "--log-path", str(work / "logs"),
+        *args,
+    ]  # fmt: skip
+    return cli, env
+
+
 def dbt(
     warehouse: Path,
     work: Path,
@@ -24,21 +48,10 @@ def dbt(
     project_dir: Path = DBT_DIR,
     expect_success: bool = True,
 ) -> list[dict]:
-    """`dbt <command>` on `warehouse`, as a subprocess the way Dagster runs it (dbt-duckdb keeps
-    its database open in the process that ran it). The warehouse's own target folder, as
-    Dagster's steps use (so a later call on the same warehouse parses only what changed), and
-    the call's own log folder. Returns the run results (of a failed run too, when not
-    `expect_success`)."""
-    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DO_NOT_TRACK": "1"}
-    cli = [
-        dbt_executable(),
-        command,
-        "--project-dir", str(project_dir),
-        "--profiles-dir", str(project_dir),
-        "--target-path", str(warehouse_target_path(warehouse)),
-        "--log-path", str(work / "logs"),
-        *args,
-    ]  # fmt: skip
+    """`dbt <command>` on `warehouse` (see `dbt_cli`), as a subprocess the way Dagster runs it
+    (dbt-duckdb keeps its database open in the process that ran it). Returns the run results
+    (of a failed run too, when not `expect_success`)."""
+    cli, env = dbt_cli(warehouse, work, command, *args, project_dir=project_dir)
     done = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0 or not expect_success, (
         f"dbt exited {done.returncode}\n{done.stderr[-3000:]}\n{done.stdout[-5000:]}"

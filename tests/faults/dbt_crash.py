@@ -7,17 +7,15 @@ table of two warehouses row for row (doubles rounded, since DuckDB sums floats i
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
 
-from pipeline.defs.transform.dbt import warehouse_target_path
-from tests.dbt.dbt_helpers import DBT_DIR
+from pipeline.lib.warm_dbt.client import plain_dbt
+from tests.dbt.dbt_helpers import dbt_cli
 
 BUILT_SCHEMAS = ("staging", "intermediate", "marts")
 
@@ -25,13 +23,11 @@ BUILT_SCHEMAS = ("staging", "intermediate", "marts")
 def build_killed(warehouse: Path, work: Path, selector: str, model: str, after: float) -> bool:
     """`dbt build --selector selector`, killed `after` seconds after `model` starts. True when
     the kill came before dbt finished (False: dbt ended first, or never reached the model)."""
-    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DO_NOT_TRACK": "1"}
-    cli = [
-        str(Path(sys.executable).parent / "dbt"), "build", "--selector", selector,
-        "--exclude", "resource_type:unit_test",
-        "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-        "--target-path", str(warehouse_target_path(warehouse)), "--log-path", str(work / "logs"),
-    ]  # fmt: skip
+    # Plain dbt: the process killed is then the one writing the warehouse.
+    cli, env = dbt_cli(
+        warehouse, work, "build", "--selector", selector, "--exclude", "resource_type:unit_test",
+        executable=plain_dbt(),
+    )  # fmt: skip
     dbt = subprocess.Popen(cli, env=env, stdout=subprocess.PIPE, text=True)
     try:
         for line in dbt.stdout:

@@ -265,8 +265,8 @@ dbt_model_assets = [
 class ProjectDbtCliResource(DbtCliResource):
     """dbt as the project runs it, without two costs per step that buy this project nothing.
     dbt runs warm (`foresight-dbt`: see `pipeline.lib.warm_dbt`), and when the executable is
-    beside this Python, its version is read from the installed
-    package: asking `dbt --version` would start dbt once more (seconds). And no dbt adapter is
+    beside this Python, its version is read from the installed package: asking `dbt --version`
+    would start dbt once more (seconds). And no dbt adapter is
     loaded into the step's process: dagster-dbt builds one (project, profile, every macro:
     about 3 s of CPU) only for its metadata fetchers, and the steps read row counts and column
     types themselves (`_with_relation_stats`)."""
