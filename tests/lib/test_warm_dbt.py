@@ -159,9 +159,10 @@ def test_a_call_the_server_closes_before_starting_dbt_is_made_again(tmp_path, mo
     def close_the_first_call():
         conn, _ = listener.accept()
         calls.append(conn.recv(65536))
-        conn.close()
+        # Gone before the caller learns the call was closed, as a server that went idle is.
         listener.close()
         path.unlink()
+        conn.close()
 
     closer = threading.Thread(target=close_the_first_call)
     closer.start()
