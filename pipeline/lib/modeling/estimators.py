@@ -141,11 +141,7 @@ class TrainedModel:
             return softmax(raw + prior, axis=1)
         if self.kind == "binary":
             return self.calibrator(self.uncalibrated(frame))
-        start = self.start_scores(frame)
-        if start is None:
-            return self.booster.predict(self.inputs(frame)) * self.total_scale
-        raw = self.booster.predict(self.inputs(frame), raw_score=True)
-        return np.exp(raw + start) * self.total_scale
+        return self._amounts_and_factors(frame)[0]
 
     def uncalibrated(self, frame: pd.DataFrame) -> np.ndarray:
         """A classifier's probability before calibration: its trees' raw score added to where
@@ -164,9 +160,30 @@ class TrainedModel:
     def predict_interval(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """p10 and p90 of the amount (ordered, never negative)."""
         x = self.inputs(frame)
-        low = np.maximum(self.quantiles["p10"].predict(x), 0) * self.total_scale
-        high = np.maximum(self.quantiles["p90"].predict(x), 0) * self.total_scale
+        factors = self._amounts_and_factors(frame)[1]
+        low = np.maximum(self.quantiles["p10"].predict(x), 0) * factors
+        high = np.maximum(self.quantiles["p90"].predict(x), 0) * factors
         return np.minimum(low, high), np.maximum(low, high)
+
+    def _amounts_and_factors(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """An amount model's expected amounts and the factor each row's level was set by.
+
+        Boosted from BTYD, the amounts of each as-of date add up to BTYD's expected revenue
+        over that date's rows: the trees rank people well, but the level they learnt moves
+        with who the training weeks held (a shop's seasonal wave of new customers), while
+        BTYD's total follows the population being scored. Otherwise the factor is
+        `total_scale`, fixed at training."""
+        start = self.start_scores(frame)
+        if start is None:
+            amounts = self.booster.predict(self.inputs(frame))
+            factors = np.full(len(frame), self.total_scale)
+            return amounts * factors, factors
+        trees = np.exp(self.booster.predict(self.inputs(frame), raw_score=True) + start)
+        days = frame["as_of_date"].to_numpy()
+        per_day = pd.DataFrame({"day": days, "btyd": np.exp(start), "trees": trees})
+        totals = per_day.groupby("day")[["btyd", "trees"]].transform("sum")
+        factors = (totals["btyd"] / totals["trees"]).to_numpy()
+        return trees * factors, factors
 
     def contributions(self, inputs: pd.DataFrame, frame: pd.DataFrame | None = None) -> np.ndarray:
         """Per-feature contributions (raw score space) for an `inputs` matrix, rows × features,

@@ -7,8 +7,9 @@ snapshots and judging on a held-out one says it lowers log loss, and CLTV's tota
 theirs when that carries from snapshot to snapshot (`calibration`). A classifier starts from
 the log-odds of the run's BG/NBD probability of its label when there is a BTYD fit, so the trees
 only learn where BTYD is wrong (and it is then not recalibrated); CLTV likewise starts from the
-log of BTYD's expected revenue (and its total is then not rescaled). The next category starts
-from the customer's own mix and keeps the trees only when they beat that prior.
+log of BTYD's expected revenue, and each as-of date's total is then BTYD's (the model's
+`predict`), not a factor fitted here. The next category starts from the customer's own mix and
+keeps the trees only when they beat that prior.
 """
 
 from __future__ import annotations
@@ -88,8 +89,8 @@ def fit_model(
             model.uncalibrated(valid), data[3], params.seed, valid["as_of_date"].to_numpy()
         )
     if task.kind == "amount" and start_column is None:
-        # Likewise an amount model boosted from BTYD's expected revenue keeps its total: its
-        # trees stopped on the validation weeks, and their total would be fitted twice.
+        # An amount model boosted from BTYD's expected revenue takes each day's total from
+        # BTYD instead (`TrainedModel.predict`): the trees' level drifts with the weeks' mix.
         model.total_scale = choose_total_scale(
             model.predict(valid), data[3], valid["as_of_date"].to_numpy()
         )

@@ -123,7 +123,6 @@ def test_cltv_starts_from_the_log_of_btyds_expected_revenue(btyd_world):
     raw = model.booster.predict(inputs, raw_score=True)
     # Its trees stopped on the validation weeks: their total is not fitted a second time.
     assert model.total_scale == 1.0
-    assert np.allclose(model.predict(test), np.exp(raw + start))
     restored = pickle.loads(pickle.dumps(model))
     assert np.allclose(restored.predict(test), model.predict(test))
     # The reasons cover BTYD's part of the score too, as for the classifiers.
@@ -133,3 +132,38 @@ def test_cltv_starts_from_the_log_of_btyds_expected_revenue(btyd_world):
     # Quantiles are amounts of their own, not corrections of a log.
     low, high = model.predict_interval(test)
     assert (low >= 0).all() and (high >= low).all()
+
+
+def test_cltv_boosted_from_btyd_ranks_by_its_trees_and_totals_btyds_revenue_per_day(btyd_world):
+    btyd, _, (train, valid, test) = btyd_world
+    [cltv] = [t for t in tasks(30, 90, 90) if t.name == "cltv"]
+    model = fit_model(cltv, train, valid, FAST, btyd)
+    trees = np.exp(
+        model.booster.predict(model.inputs(test), raw_score=True)
+        + start_log_amount(btyd, test, 90, "expected_revenue")
+    )
+    predicted = model.predict(test)
+    revenue = btyd.predict(test, 90)["expected_revenue"].to_numpy()
+    low, high = model.predict_interval(test)
+    quantiles = [
+        np.maximum(model.quantiles[q].predict(model.inputs(test)), 0) for q in ("p10", "p90")
+    ]
+    upper = np.maximum(*quantiles)
+    days = test["as_of_date"].to_numpy()
+    assert len(np.unique(days)) > 1
+    factors = []
+    for day in np.unique(days):
+        rows = days == day
+        # The day's total is BTYD's; each row keeps its trees' share of it.
+        assert np.isclose(predicted[rows].sum(), revenue[rows].sum(), rtol=1e-6)
+        factor = predicted[rows] / trees[rows]
+        assert np.allclose(factor, factor[0])
+        factors.append(factor[0])
+        # A day's amounts are its own: scoring it alone gives the same.
+        assert np.allclose(model.predict(test.loc[rows]), predicted[rows])
+        # The range moves with its amount.
+        assert np.allclose(high[rows], upper[rows] * factor[0])
+        alone_low, alone_high = model.predict_interval(test.loc[rows])
+        assert np.allclose(alone_low, low[rows]) and np.allclose(alone_high, high[rows])
+    # The trees' level is not BTYD's: without the factor the totals would differ.
+    assert not np.allclose(factors, 1.0, atol=0.01)
