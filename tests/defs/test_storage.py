@@ -1,12 +1,20 @@
-"""The instance storage writes a range run's per-day materialisations as one batch, and records
-exactly what Dagster's own SQLite storage records for them."""
+"""The instance storage writes a range run's per-day materialisations as one batch and a run's
+other events on engines it keeps, and records exactly what Dagster's own SQLite storage records."""
 
+import logging
+import os
 import sqlite3
+import time
+from collections import Counter
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.sqlite import sqlite_event_log
+from dagster._core.storage.sql import create_engine
 
+from pipeline.defs import storage as storage_module
 from pipeline.defs.partitions import partition_range_tags
 from pipeline.defs.storage import BatchingSqliteEventLogStorage
 from pipeline.lib.settings import PROJECT_ROOT
@@ -20,6 +28,13 @@ def daily_rows(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"days": len(context.partition_keys)})
 
 
+@dg.asset
+def chatty(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    for line in range(100):
+        context.log.info(f"line {line}")
+    return dg.MaterializeResult(metadata={"lines": 100})
+
+
 def _batching_instance(base_dir: Path):
     storage = {"module": "pipeline.defs.storage", "class": "SqliteStorageWritingBatches",
                "config": {"base_dir": str(base_dir)}}  # fmt: skip
@@ -27,9 +42,20 @@ def _batching_instance(base_dir: Path):
 
 
 def _recorded(base_dir: Path) -> dict[str, list]:
-    """The cross-run index's asset rows, without ids, times and run-specific values."""
-    with sqlite3.connect(base_dir / "history" / "runs" / "index.db") as con:
+    """The run's events and the cross-run index's rows, without ids, times and run-specific
+    values."""
+    runs = base_dir / "history" / "runs"
+    (run_file,) = set(runs.glob("*.db")) - {runs / "index.db"}
+    with sqlite3.connect(run_file) as con:
+        run_events = con.execute(
+            "select dagster_event_type, step_key, asset_key, partition from event_logs order by id"
+        ).fetchall()
+    with sqlite3.connect(runs / "index.db") as con:
         return {
+            "run": run_events,
+            "index": con.execute(
+                "select dagster_event_type from event_logs order by id"
+            ).fetchall(),
             "events": con.execute(
                 "select dagster_event_type, asset_key, partition from event_logs "
                 "where asset_key is not null order by id"
@@ -82,3 +108,92 @@ def test_the_project_instance_uses_it(tmp_path, monkeypatch):
     with dg.DagsterInstance.get() as instance:
         assert isinstance(instance.event_log_storage, BatchingSqliteEventLogStorage)
         assert (tmp_path / "history" / "runs").is_dir()  # where `storage: sqlite` keeps them
+
+
+@pytest.fixture
+def engines(monkeypatch) -> Counter:
+    """The engines made for each file of the event log, by Dagster's code or the storage's."""
+    made = Counter()
+
+    def counted(url, **kwargs):
+        made[Path(str(url)).name] += 1
+        return create_engine(url, **kwargs)
+
+    monkeypatch.setattr(sqlite_event_log, "create_engine", counted)
+    monkeypatch.setattr(storage_module, "create_engine", counted, raising=False)
+    return made
+
+
+def _message(run_id: str, text: str) -> EventLogEntry:
+    return EventLogEntry(
+        error_info=None, level=logging.INFO, user_message=text, run_id=run_id, timestamp=time.time()
+    )
+
+
+def _messages(storage: BatchingSqliteEventLogStorage, run_id: str) -> list[str]:
+    return [
+        record.event_log_entry.user_message
+        for record in storage.get_records_for_run(run_id).records
+    ]
+
+
+def test_a_runs_events_are_written_on_one_engine_per_file_as_dagster_writes_them(tmp_path, engines):
+    (tmp_path / "dagster").mkdir()
+    (tmp_path / "ours").mkdir()
+    plain = dg.DagsterInstance.local_temp(str(tmp_path / "dagster"))
+    assert dg.materialize([chatty], instance=plain).success
+    with _batching_instance(tmp_path / "ours") as ours:
+        engines.clear()  # those of the instance's own set-up (Dagster's, replaced) aside
+        result = dg.materialize([chatty], instance=ours)
+        assert result.success
+        assert len(ours.get_records_for_run(result.run_id).records) > 100
+    assert engines == {f"{result.run_id}.db": 1, "index.db": 1}
+    assert _recorded(tmp_path / "ours") == _recorded(tmp_path / "dagster")
+
+
+def test_a_run_watched_from_another_process_streams_each_event(tmp_path):
+    writer = BatchingSqliteEventLogStorage(str(tmp_path))
+    reader = BatchingSqliteEventLogStorage(str(tmp_path))  # the UI's, in the webserver
+    writer.store_event(_message("run", "first"))
+    seen = []
+    reader.watch("run", None, lambda entry, cursor: seen.append(entry.user_message))
+    try:
+        writer.store_event(_message("run", "second"))
+        writer.store_event(_message("run", "third"))
+        deadline = time.monotonic() + 10
+        while len(seen) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        reader.dispose()
+        writer.dispose()
+    assert seen == ["first", "second", "third"]
+
+
+def test_after_a_wipe_a_run_holds_only_the_events_stored_since(tmp_path):
+    storage = BatchingSqliteEventLogStorage(str(tmp_path))
+    storage.store_event(_message("run", "before the wipe"))
+    storage.wipe()  # unlinks the run's file, which a kept connection would go on writing
+    storage.store_event(_message("run", "after the wipe"))
+    stored = _messages(storage, "run")
+    storage.dispose()
+    assert stored == ["after the wipe"]
+    with sqlite3.connect(tmp_path / "run.db") as con:
+        assert con.execute("select count(*) from event_logs").fetchone() == (1,)
+
+
+def test_a_forked_child_writes_on_its_own_engine_and_the_parent_on_its_own(tmp_path, engines):
+    storage = BatchingSqliteEventLogStorage(str(tmp_path))
+    storage.store_event(_message("run", "parent"))
+    pid = os.fork()
+    if pid == 0:  # the child: a new engine for the run's file, none of its parent's connections
+        try:
+            engines.clear()
+            storage.store_event(_message("run", "child"))
+            os._exit(0 if engines == {"run.db": 1} else 1)
+        finally:
+            os._exit(2)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    storage.store_event(_message("run", "parent again"))
+    stored = _messages(storage, "run")
+    storage.dispose()
+    assert stored == ["parent", "child", "parent again"]
