@@ -8,9 +8,10 @@ share of the customer's items in the shop's best-selling category, and so on, th
 without categories leaves them all empty and predicts no category.
 
 The next-category model boosts from each customer's own mix (`own_mix_log_prior`): what they
-have bought, their top category first, smoothed toward the shop's mix of next orders, so it
-starts where "their usual category" stands and learns only what the validation weeks support
-beyond it.
+have bought, their top category first, and what they have browsed (products viewed or added to
+a cart, `browsed_categories`, weighted by how much browsing told of next orders in training),
+smoothed toward the shop's mix of next orders, so it starts where "their usual category" and
+their recent interest stand and learns only what the validation weeks support beyond it.
 
 A model keeps the category list it was trained with (the levels of `top_category`), so scoring
 rebuilds the slots with that list even when the ranking has moved since: a slot always means the
@@ -28,6 +29,9 @@ OTHER = "other"
 MAX_CATEGORY_SLOTS = 12
 SLOT_FEATURES = [*(f"category_share_{rank}" for rank in range(1, MAX_CATEGORY_SLOTS + 1)),
                  "category_share_other"]  # fmt: skip
+# Products browsed per slot (counts): the prior's, not model inputs.
+BROWSED_SLOTS = [*(f"category_browsed_{rank}" for rank in range(1, MAX_CATEGORY_SLOTS + 1)),
+                 "category_browsed_other"]  # fmt: skip
 
 
 def load_shop_categories(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
@@ -76,15 +80,16 @@ def add_category_features(frame: pd.DataFrame, categories: tuple[str, ...]) -> p
     """
     frame = frame.copy()
     total = frame["quantity_total"].astype("float64").where(lambda q: q > 0)
-    slot_of = {name: rank for rank, name in enumerate(categories)}
-    counts = np.zeros((len(frame), len(categories) + 1))
-    for row, items in enumerate(frame["category_quantities"].to_numpy()):
-        for item in () if items is None else items:
-            counts[row, slot_of.get(item["category"], len(categories))] += item["quantity"]
-    shares = counts / total.to_numpy()[:, None]
+    shares = _slot_counts(frame["category_quantities"], "quantity", categories)
+    shares /= total.to_numpy()[:, None]
+    # A frame from before browsing was recorded per category has browsed nothing.
+    browsed = frame.get("browsed_categories", pd.Series([None] * len(frame), dtype=object))
+    browsed = _slot_counts(browsed, "browsed", categories)
     for rank in range(1, MAX_CATEGORY_SLOTS + 1):
         frame[f"category_share_{rank}"] = shares[:, rank - 1] if rank <= len(categories) else np.nan
+        frame[f"category_browsed_{rank}"] = browsed[:, rank - 1] if rank <= len(categories) else 0
     frame["category_share_other"] = shares[:, -1] if categories else np.nan
+    frame["category_browsed_other"] = browsed[:, -1] if categories else 0
     # From the items by name (largest first), so a realigned frame names its raw top category.
     top = [
         items[0]["category"] if items is not None and len(items) else None
@@ -94,6 +99,16 @@ def add_category_features(frame: pd.DataFrame, categories: tuple[str, ...]) -> p
     if "next_order_category" in frame:
         frame["next_order_category"] = _named(frame["next_order_category"], categories)
     return frame
+
+
+def _slot_counts(lists: pd.Series, field: str, categories: tuple[str, ...]) -> np.ndarray:
+    """Rows × (categories, other): the `field` counts of each row's {category, field} list."""
+    slot_of = {name: rank for rank, name in enumerate(categories)}
+    counts = np.zeros((len(lists), len(categories) + 1))
+    for row, entries in enumerate(lists.to_numpy()):
+        for entry in () if entries is None else entries:
+            counts[row, slot_of.get(entry["category"], len(categories))] += entry[field]
+    return counts
 
 
 def aligned(frame: pd.DataFrame, categories: tuple[str, ...]) -> pd.DataFrame:
@@ -116,15 +131,20 @@ def slot_names(frame: pd.DataFrame) -> dict[str, str]:
 PRIOR_ITEMS = 1.0
 
 
-def own_mix_log_prior(frame: pd.DataFrame, shop_mix: np.ndarray) -> np.ndarray:
+def own_mix_log_prior(
+    frame: pd.DataFrame, shop_mix: np.ndarray, browsed_weight: float = 0.0
+) -> np.ndarray:
     """Log-probabilities (rows × classes) of the next order's category from the customer's
-    own items per class, smoothed by `PRIOR_ITEMS` of the shop's mix (`shop_mix`, over the
-    same classes). `frame` is built for the model's categories (see `aligned`)."""
+    own items per class plus `browsed_weight` items per product browsed in the class, smoothed
+    by `PRIOR_ITEMS` of the shop's mix (`shop_mix`, over the same classes). `frame` is built
+    for the model's categories (see `aligned`)."""
     categories = frame_categories(frame)
     slots = [f"category_share_{rank}" for rank in range(1, len(categories) + 1)]
     shares = frame[[*slots, "category_share_other"]].fillna(0).to_numpy(dtype="float64")
     items = frame["quantity_total"].fillna(0).to_numpy(dtype="float64")[:, None]
-    mix = shares * items + PRIOR_ITEMS * shop_mix[None, :]
+    browsed = [*BROWSED_SLOTS[: len(categories)], "category_browsed_other"]
+    browsed = frame[browsed].to_numpy(dtype="float64")
+    mix = shares * items + browsed_weight * browsed + PRIOR_ITEMS * shop_mix[None, :]
     # One more item of their top category: ties among their own categories, which the shop's
     # mix (less than one item in all) would otherwise break, go to it, so the prior's pick is
     # exactly "their top category".
@@ -132,3 +152,20 @@ def own_mix_log_prior(frame: pd.DataFrame, shop_mix: np.ndarray) -> np.ndarray:
     has_top = top >= 0
     mix[np.flatnonzero(has_top), top[has_top]] += PRIOR_ITEMS
     return np.log(mix / mix.sum(axis=1, keepdims=True))
+
+
+# Items one browsed product may count as: none (browsing tells nothing of the next order) up
+# to two; training picks (`choose_browsed_weight`).
+BROWSED_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
+
+
+def choose_browsed_weight(frame: pd.DataFrame, shop_mix: np.ndarray, target: np.ndarray) -> float:
+    """The `BROWSED_WEIGHTS` under which the prior's pick is most often `frame`'s next order
+    (`target`, class codes), the smallest of equals: the task is judged on its pick, and a
+    likelihood would reward browsing that merely smooths a one-item history. 0 when the frame
+    has browsed nothing."""
+    if not frame[BROWSED_SLOTS].to_numpy().any():
+        return 0.0
+    hits = {w: int((own_mix_log_prior(frame, shop_mix, w).argmax(axis=1) == target).sum())
+            for w in BROWSED_WEIGHTS}  # fmt: skip
+    return max(BROWSED_WEIGHTS, key=lambda w: (hits[w], -w))

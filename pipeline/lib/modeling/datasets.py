@@ -93,7 +93,8 @@ def prepare(frame: pd.DataFrame, categories: tuple[str, ...]) -> pd.DataFrame:
     """Types LightGBM and the baselines rely on: dates as datetimes, fixed category levels, and
     the category slot features of the shop's ranked `categories` (see `categories`)."""
     derived = {*SLOT_FEATURES, "top_category"}
-    contract = set(FEATURES) - derived | {"category_quantities", "quantity_total"}
+    contract = set(FEATURES) - derived | {"category_quantities", "browsed_categories",
+                                          "quantity_total"}  # fmt: skip
     missing = sorted(contract - set(frame.columns))
     if missing:
         raise ValueError(f"customer features lack the contract's columns: {missing}")

@@ -112,6 +112,7 @@ class TrainedModel:
     params: ModelParams | None = None  # the candidate the validation snapshots picked
     shop_mix: np.ndarray | None = None  # next-category: the classes' shares, for the prior
     mix_only: bool = False  # next-category: the trees did not beat the prior on validation
+    browsed_weight: float = 0.0  # next-category: items a browsed product counts as in the prior
     total_scale: float = 1.0  # amounts: the factor that matches the validation weeks' total
     # The `Btyd.predict` column the raw scores start from (None: from zero, as every model
     # pickled before this existed): a classifier's probability as log-odds, an amount model's
@@ -134,7 +135,7 @@ class TrainedModel:
         """Probability (binary), expected amount (amount) or class probabilities (multiclass)."""
         if self.shop_mix is not None:  # boosted from the customer's own mix
             frame = aligned(frame, self.categories)
-            prior = own_mix_log_prior(frame, self.shop_mix)
+            prior = own_mix_log_prior(frame, self.shop_mix, self.browsed_weight)
             if self.mix_only:
                 return softmax(prior, axis=1)
             raw = self.booster.predict(self.inputs(frame), raw_score=True)

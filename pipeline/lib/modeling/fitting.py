@@ -20,7 +20,12 @@ import pandas as pd
 
 from pipeline.lib.modeling.baselines import Btyd
 from pipeline.lib.modeling.calibration import choose_calibrator, choose_total_scale
-from pipeline.lib.modeling.categories import frame_categories, levels, own_mix_log_prior
+from pipeline.lib.modeling.categories import (
+    choose_browsed_weight,
+    frame_categories,
+    levels,
+    own_mix_log_prior,
+)
 from pipeline.lib.modeling.estimators import ModelParams, TrainedModel, btyd_start
 from pipeline.lib.modeling.model_inputs import model_inputs
 from pipeline.lib.modeling.tasks import Task
@@ -57,7 +62,7 @@ def fit_model(
     }[task.kind]  # fmt: skip
     data = (model_inputs(train, btyd), task.target(train), model_inputs(valid, btyd),
             task.target(valid), None, None)  # fmt: skip
-    shop_mix = None
+    shop_mix, browsed_weight = None, 0.0
     start_column = _btyd_start_column(task, btyd)
     if start_column is not None:
         data = (*data[:4], *(btyd_start(btyd, rows, task.kind, task.horizon, start_column)
@@ -66,7 +71,9 @@ def fit_model(
         # Laplace-smoothed so a class no training row had still gets a little mass.
         counts = np.bincount(data[1], minlength=len(levels(categories))) + 1.0
         shop_mix = counts / counts.sum()
-        data = (*data[:4], own_mix_log_prior(train, shop_mix), own_mix_log_prior(valid, shop_mix))
+        browsed_weight = choose_browsed_weight(train, shop_mix, data[1])
+        data = (*data[:4], *(own_mix_log_prior(rows, shop_mix, browsed_weight)
+                             for rows in (train, valid)))  # fmt: skip
     stop_data, judge = data, None
     if task.kind == "multiclass":
         stop_data, judge = _hold_out_latest_week(data, valid["as_of_date"].to_numpy())
@@ -76,7 +83,7 @@ def fit_model(
     params = params.candidates()[boosters.index(booster)]
     model = TrainedModel(
         task.name, task.kind, task.horizon, booster, categories=categories, btyd=btyd,
-        params=params, shop_mix=shop_mix, start_column=start_column,
+        params=params, shop_mix=shop_mix, browsed_weight=browsed_weight, start_column=start_column,
         start_mean=0.0 if start_column is None else float(np.mean(data[4])),
     )  # fmt: skip
     if task.kind == "multiclass":

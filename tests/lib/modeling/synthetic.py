@@ -72,6 +72,7 @@ def synthetic_frame(
             email_consent=rng.choice(["subscribed", "unsubscribed", "never_subscribed"], customers),
             quantity_total=np.where(has, 20, 0),
             category_quantities=[q if h else [] for q, h in zip(quantities, has, strict=True)],
+            browsed_categories=[[] for _ in range(customers)],
         )
         effective = np.where(active, rate, 0.0) + 0.002
         for h in (30, 90, 365):

@@ -9,6 +9,7 @@ from pipeline.lib.modeling.categories import (
     OTHER,
     add_category_features,
     aligned,
+    choose_browsed_weight,
     frame_categories,
     own_mix_log_prior,
     slot_names,
@@ -78,3 +79,47 @@ def test_the_next_category_prior_is_the_customers_own_mix_smoothed_by_the_shops(
     assert np.isclose(prior[0, 0], (6 + 1 + 0.1) / 12)  # their top category counts once more
     assert prior[1].argmax() == 3  # scarves count as other
     assert np.allclose(prior[2], shop_mix)  # no items: the shop's mix
+
+
+def _browsing_shop(customers: int, browsing_tells: bool, seed: int = 5) -> pd.DataFrame:
+    """Customers with one item bought and six products browsed; their next order follows
+    their taste, which the browsing follows when `browsing_tells` (else it is random)."""
+    rng = np.random.default_rng(seed)
+    names = ("shoes", "bags", "hats")
+    taste = rng.dirichlet(np.full(3, 0.5), customers)
+    bought = [rng.choice(3, p=t) for t in taste]
+    looked = taste if browsing_tells else np.full((customers, 3), 1 / 3)
+    browsed = [np.bincount(rng.choice(3, 6, p=t), minlength=3) for t in looked]
+    return add_category_features(
+        pd.DataFrame(
+            {
+                "quantity_total": 1,
+                "category_quantities": [[{"category": names[b], "quantity": 1}] for b in bought],
+                "browsed_categories": [
+                    [{"category": names[c], "browsed": int(n)} for c, n in enumerate(b) if n]
+                    for b in browsed
+                ],
+                "next_order_category": [names[rng.choice(3, p=t)] for t in taste],
+            }
+        ),
+        names,
+    )
+
+
+def test_browsing_counts_in_the_prior_as_much_as_it_told_of_next_orders_in_training():
+    shop_mix = np.array([0.3, 0.3, 0.3, 0.1])
+    telling = _browsing_shop(3000, browsing_tells=True)
+    target = telling["next_order_category"].cat.codes.to_numpy()
+    weight = choose_browsed_weight(telling, shop_mix, target)
+    assert weight > 0
+    held_out = _browsing_shop(3000, browsing_tells=True, seed=6)
+    actual = held_out["next_order_category"].cat.codes.to_numpy()
+    with_browsing = own_mix_log_prior(held_out, shop_mix, weight).argmax(axis=1)
+    own_top = own_mix_log_prior(held_out, shop_mix).argmax(axis=1)
+    assert (with_browsing == actual).mean() > (own_top == actual).mean() + 0.03
+    # Browsing that says nothing of the next order is left out; none at all, likewise.
+    noise = _browsing_shop(3000, browsing_tells=False)
+    target = noise["next_order_category"].cat.codes.to_numpy()
+    assert choose_browsed_weight(noise, shop_mix, target) == 0.0
+    assert choose_browsed_weight(add_category_features(_customers(), ("shoes",)), shop_mix[:2],
+                                 np.array([0, 1, 0, 0])) == 0.0  # fmt: skip

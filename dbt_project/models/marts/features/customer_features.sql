@@ -149,47 +149,22 @@ abandoned_checkouts as (
 
 ),
 
-customer_categories as (
-
-    select distinct
-        customer_id,
-        category
-    from {{ ref('int_customer_category_days') }}
-
-),
-
-category_spine as (
-
-    select
-        spine.customer_id,
-        spine.as_of_date,
-        customer_categories.category
-    from spine
-    inner join customer_categories on spine.customer_id = customer_categories.customer_id
-
-),
-
--- Items bought per category by name (largest first), as of each date: names, not positions,
--- so a row stays right when the shop's category ranking changes later.
+-- Items bought per category, and products viewed or added to a cart per category, as of
+-- each date (see `category_counts_as_of`).
 category_totals as (
 
-    select
-        category_spine.customer_id,
-        category_spine.as_of_date,
-        list(
-            {
-                'category': category_spine.category,
-                'quantity': category_days.cumulative_quantity
-            }
-            order by category_days.cumulative_quantity desc, category_spine.category asc
-        ) filter (where category_days.cumulative_quantity > 0) as category_quantities
-    from category_spine
-    asof inner join {{ ref('int_customer_category_days') }} as category_days
-        on
-            category_spine.customer_id = category_days.customer_id
-            and category_spine.category = category_days.category
-            and {{ before_as_of('category_days.activity_date', 'category_spine.as_of_date') }}
-    group by category_spine.customer_id, category_spine.as_of_date
+    {{ category_counts_as_of(
+        'int_customer_category_days', 'cumulative_quantity', 'quantity', 'category_quantities'
+    ) }}
+
+),
+
+browsed_category_totals as (
+
+    {{ category_counts_as_of(
+        'int_customer_browsed_category_days', 'cumulative_browsed', 'browsed',
+        'browsed_categories'
+    ) }}
 
 ),
 
@@ -222,6 +197,7 @@ looked_up as (
         orders_now.cumulative_refunded_orders as refunded_orders,
         orders_now.cumulative_quantity_total as quantity_total,
         category_totals.category_quantities,
+        browsed_category_totals.browsed_categories,
         date_diff('second', first_orders.first_ordered_at, spine.as_of_date) / 86400.0
             as days_since_first_order_raw,
         date_diff('second', orders_now.last_placed_at, spine.as_of_date) / 86400.0
@@ -261,6 +237,10 @@ looked_up as (
         on
             spine.customer_id = category_totals.customer_id
             and spine.as_of_date = category_totals.as_of_date
+    left join browsed_category_totals
+        on
+            spine.customer_id = browsed_category_totals.customer_id
+            and spine.as_of_date = browsed_category_totals.as_of_date
     left join abandoned_checkouts
         on
             spine.customer_id = abandoned_checkouts.customer_id
@@ -302,6 +282,9 @@ final as (
             category_quantities, cast([] as struct(category varchar, quantity integer)[])
         ) as category_quantities,
         category_quantities[1].category as top_category,
+        coalesce(
+            browsed_categories, cast([] as struct(category varchar, browsed integer)[])
+        ) as browsed_categories,
         {% for window in ['30', '90'] -%}
             cast(emails_received_{{ window }}d as integer) as emails_received_{{ window }}d,
             cast(emails_opened_{{ window }}d as integer) as emails_opened_{{ window }}d,
