@@ -80,34 +80,82 @@ def add_category_features(frame: pd.DataFrame, categories: tuple[str, ...]) -> p
     """
     frame = frame.copy()
     total = frame["quantity_total"].astype("float64").where(lambda q: q > 0)
-    shares = _slot_counts(frame["category_quantities"], "quantity", categories)
+    shares = _slot_counts(frame, "category_quantities", categories)
     shares /= total.to_numpy()[:, None]
-    # A frame from before browsing was recorded per category has browsed nothing.
-    browsed = frame.get("browsed_categories", pd.Series([None] * len(frame), dtype=object))
-    browsed = _slot_counts(browsed, "browsed", categories)
+    browsed = _slot_counts(frame, "browsed_categories", categories)
     for rank in range(1, MAX_CATEGORY_SLOTS + 1):
         frame[f"category_share_{rank}"] = shares[:, rank - 1] if rank <= len(categories) else np.nan
         frame[f"category_browsed_{rank}"] = browsed[:, rank - 1] if rank <= len(categories) else 0
     frame["category_share_other"] = shares[:, -1] if categories else np.nan
     frame["category_browsed_other"] = browsed[:, -1] if categories else 0
-    # From the items by name (largest first), so a realigned frame names its raw top category.
-    top = [
-        items[0]["category"] if items is not None and len(items) else None
-        for items in frame["category_quantities"]
-    ]
-    frame["top_category"] = _named(pd.Series(top, index=frame.index, dtype=object), categories)
+    # From the items by name (largest first), so a realigned frame names its raw top category;
+    # a frame loaded already counted has the mart's (the same name).
+    if "category_quantities" in frame:
+        top = [
+            items[0]["category"] if items is not None and len(items) else None
+            for items in frame["category_quantities"]
+        ]
+        top = pd.Series(top, index=frame.index, dtype=object)
+    else:
+        top = frame["top_category"].astype(object)
+        top = top.where(top.notna(), None)
+    frame["top_category"] = _named(top, categories)
     if "next_order_category" in frame:
         frame["next_order_category"] = _named(frame["next_order_category"], categories)
     return frame
 
 
-def _slot_counts(lists: pd.Series, field: str, categories: tuple[str, ...]) -> np.ndarray:
-    """Rows × (categories, other): the `field` counts of each row's {category, field} list."""
+# The count each category list holds per entry.
+COUNT_FIELDS = {"category_quantities": "quantity", "browsed_categories": "browsed"}
+
+
+def _counted(column: str, category: str) -> str:
+    """The column a list counted in SQL (`counted_sql`) has for `category` ('' for other)."""
+    return f"{column}@{category}"
+
+
+def counted_sql(categories: tuple[str, ...]) -> str:
+    """Select-list SQL over the features mart (as `f`) counting both category lists into a
+    column per category and one for the rest: a training frame of a million weekly rows then
+    holds numbers, not a Python dict per list entry (300 MB per list at 10,000 customers)."""
+
+    def literal(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    known = ", ".join(literal(c) for c in categories)
+    parts = []
+    for column, field in COUNT_FIELDS.items():
+        for category, keep in [
+            *((c, f"x.category = {literal(c)}") for c in categories),
+            ("", f"x.category not in ({known})" if known else "true"),
+        ]:
+            entries = f"list_filter(f.{column}, lambda x: {keep})"
+            total = f"list_sum(list_transform({entries}, lambda x: x.{field}))"
+            parts.append(f'cast(coalesce({total}, 0) as double) as "{_counted(column, category)}"')
+    return ",\n".join(parts)
+
+
+def _slot_counts(frame: pd.DataFrame, column: str, categories: tuple[str, ...]) -> np.ndarray:
+    """Rows × (categories, other): the counts of `frame`'s `column` list (see `COUNT_FIELDS`),
+    or of the columns it was counted into for exactly these categories."""
+    counted = [_counted(column, c) for c in (*categories, "")]
+    loaded = {c for c in frame.columns if str(c).startswith(f"{column}@")}
+    if loaded:
+        if loaded != set(counted):
+            raise ValueError(
+                f"{column} was counted for other categories than {list(categories)}: "
+                "load the frame with its category lists to realign it"
+            )
+        return np.array(frame[counted], dtype="float64")  # a copy: the shares divide it
+    if column not in frame:  # a frame from before browsing was recorded browsed nothing
+        return np.zeros((len(frame), len(categories) + 1))
     slot_of = {name: rank for rank, name in enumerate(categories)}
-    counts = np.zeros((len(lists), len(categories) + 1))
-    for row, entries in enumerate(lists.to_numpy()):
+    counts = np.zeros((len(frame), len(categories) + 1))
+    for row, entries in enumerate(frame[column].to_numpy()):
         for entry in () if entries is None else entries:
-            counts[row, slot_of.get(entry["category"], len(categories))] += entry[field]
+            counts[row, slot_of.get(entry["category"], len(categories))] += entry[
+                COUNT_FIELDS[column]
+            ]
     return counts
 
 

@@ -21,8 +21,10 @@ import numpy as np
 import pandas as pd
 
 from pipeline.lib.modeling.categories import (
+    COUNT_FIELDS,
     SLOT_FEATURES,
     add_category_features,
+    counted_sql,
     load_shop_categories,
 )
 from pipeline.lib.shared_values import LABEL_HORIZONS_DAYS, SNAPSHOT_ISODOW
@@ -64,15 +66,19 @@ def load_training_frame(
 ) -> pd.DataFrame:
     """Features ⨝ labels for every labelled snapshot before `until` (the run's as-of date)."""
     weekly = f"and isodow(f.as_of_date) = {SNAPSHOT_ISODOW}" if weekly_only else ""
+    categories = load_shop_categories(con)
+    # The category lists arrive counted per category (`counted_sql`): as Python objects they
+    # would be most of the frame's memory.
     frame = con.execute(
-        f"""select f.*, {", ".join(f"l.{c}" for c in LABEL_COLUMNS)}
+        f"""select f.* exclude ({", ".join(COUNT_FIELDS)}), {counted_sql(categories)},
+            {", ".join(f"l.{c}" for c in LABEL_COLUMNS)}
         from marts.customer_features as f
         inner join marts.customer_labels as l using (customer_id, as_of_date)
         where f.as_of_date < ? {weekly}
         order by f.as_of_date, f.customer_id""",
         [until],
     ).df()
-    return prepare(frame, load_shop_categories(con))
+    return prepare(frame, categories)
 
 
 def load_scoring_frame(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
@@ -93,9 +99,10 @@ def prepare(frame: pd.DataFrame, categories: tuple[str, ...]) -> pd.DataFrame:
     """Types LightGBM and the baselines rely on: dates as datetimes, fixed category levels, and
     the category slot features of the shop's ranked `categories` (see `categories`)."""
     derived = {*SLOT_FEATURES, "top_category"}
-    contract = set(FEATURES) - derived | {"category_quantities", "browsed_categories",
-                                          "quantity_total"}  # fmt: skip
-    missing = sorted(contract - set(frame.columns))
+    contract = set(FEATURES) - derived | {*COUNT_FIELDS, "quantity_total"}
+    # A category list may arrive counted per category (`counted_sql`).
+    counted = {str(c).split("@", 1)[0] for c in frame.columns}
+    missing = sorted(contract - set(frame.columns) - counted)
     if missing:
         raise ValueError(f"customer features lack the contract's columns: {missing}")
     unknown = set(frame["email_consent"].dropna().astype(str)) - set(CONSENT_LEVELS)

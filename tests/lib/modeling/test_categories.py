@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pytest
 
 from pipeline.lib.modeling.categories import (
     OTHER,
     add_category_features,
     aligned,
     choose_browsed_weight,
+    counted_sql,
     frame_categories,
     own_mix_log_prior,
     slot_names,
@@ -123,3 +126,38 @@ def test_browsing_counts_in_the_prior_as_much_as_it_told_of_next_orders_in_train
     assert choose_browsed_weight(noise, shop_mix, target) == 0.0
     assert choose_browsed_weight(add_category_features(_customers(), ("shoes",)), shop_mix[:2],
                                  np.array([0, 1, 0, 0])) == 0.0  # fmt: skip
+
+
+def test_lists_counted_in_sql_give_the_same_features_as_the_lists():
+    customers = _customers().assign(
+        browsed_categories=[
+            [{"category": "hats", "browsed": 3}],
+            [],
+            None,
+            [{"category": "it's new", "browsed": 2}],
+        ],
+        top_category=["shoes", "scarves", None, None],
+    )
+    con = duckdb.connect()
+    con.execute(
+        "create table f (quantity_total integer, top_category varchar, "
+        "category_quantities struct(category varchar, quantity integer)[], "
+        "browsed_categories struct(category varchar, browsed integer)[])"
+    )
+    for row in customers.astype(object).where(customers.notna(), None).itertuples():
+        con.execute(
+            "insert into f values (?, ?, ?, ?)",
+            [row.quantity_total, row.top_category, row.category_quantities,
+             row.browsed_categories],
+        )  # fmt: skip
+    names = ("shoes", "it's new", "hats")
+    counted = con.execute(f"select quantity_total, top_category, {counted_sql(names)} from f").df()
+    from_lists = add_category_features(customers, names)
+    from_counts = add_category_features(counted.assign(next_order_category=None), names)
+    slots = [c for c in from_lists if c.startswith(("category_share_", "category_browsed_"))]
+    pd.testing.assert_frame_equal(from_counts[slots], from_lists[slots])
+    assert from_counts["top_category"].tolist() == from_lists["top_category"].tolist()
+    assert from_counts["category_browsed_2"].tolist() == [0, 0, 0, 2]
+    # Counts of one category list cannot stand for another's slots.
+    with pytest.raises(ValueError, match="counted for other categories"):
+        add_category_features(counted, ("shoes",))
