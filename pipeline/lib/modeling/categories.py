@@ -150,12 +150,11 @@ def _slot_counts(frame: pd.DataFrame, column: str, categories: tuple[str, ...]) 
     if column not in frame:  # a frame from before browsing was recorded browsed nothing
         return np.zeros((len(frame), len(categories) + 1))
     slot_of = {name: rank for rank, name in enumerate(categories)}
+    field = COUNT_FIELDS[column]
     counts = np.zeros((len(frame), len(categories) + 1))
     for row, entries in enumerate(frame[column].to_numpy()):
         for entry in () if entries is None else entries:
-            counts[row, slot_of.get(entry["category"], len(categories))] += entry[
-                COUNT_FIELDS[column]
-            ]
+            counts[row, slot_of.get(entry["category"], len(categories))] += entry[field]
     return counts
 
 

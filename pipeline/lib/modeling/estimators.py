@@ -161,25 +161,29 @@ class TrainedModel:
     def predict_interval(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """p10 and p90 of the amount (ordered, never negative)."""
         x = self.inputs(frame)
-        factors = self._amounts_and_factors(frame)[1]
+        factors = self._amounts_and_factors(frame, x)[1]
         low = np.maximum(self.quantiles["p10"].predict(x), 0) * factors
         high = np.maximum(self.quantiles["p90"].predict(x), 0) * factors
         return np.minimum(low, high), np.maximum(low, high)
 
-    def _amounts_and_factors(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """An amount model's expected amounts and the factor each row's level was set by.
+    def _amounts_and_factors(
+        self, frame: pd.DataFrame, inputs: pd.DataFrame | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """An amount model's expected amounts and the factor each row's level was set by
+        (`inputs`: `frame`'s model inputs, when the caller has them already).
 
         Boosted from BTYD, the amounts of each as-of date add up to BTYD's expected revenue
         over that date's rows: the trees rank people well, but the level they learnt moves
         with who the training weeks held (a shop's seasonal wave of new customers), while
         BTYD's total follows the population being scored. Otherwise the factor is
         `total_scale`, fixed at training."""
+        x = self.inputs(frame) if inputs is None else inputs
         start = self.start_scores(frame)
         if start is None:
-            amounts = self.booster.predict(self.inputs(frame))
+            amounts = self.booster.predict(x)
             factors = np.full(len(frame), self.total_scale)
             return amounts * factors, factors
-        trees = np.exp(self.booster.predict(self.inputs(frame), raw_score=True) + start)
+        trees = np.exp(self.booster.predict(x, raw_score=True) + start)
         days = frame["as_of_date"].to_numpy()
         per_day = pd.DataFrame({"day": days, "btyd": np.exp(start), "trees": trees})
         totals = per_day.groupby("day")[["btyd", "trees"]].transform("sum")
