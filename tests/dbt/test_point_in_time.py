@@ -14,14 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.defs.partitions import partition_range_tags
 from pipeline.lib.ingest.warehouse import connect
 from sandbox.faults import FaultSpec
 from sandbox.server import build_app, open_sandbox
 from sandbox.threaded_server import ThreadedServer
 from tests.conftest import SMALL_STORE
 from tests.dbt.dbt_helpers import DBT_DIR, dbt_build
-from tests.defs.ingest_helpers import API_ASSETS, HISTORY, resources
+from tests.defs.ingest_helpers import HISTORY, ingest
 
 pytestmark = pytest.mark.integration
 
@@ -34,18 +33,12 @@ PEEK_ONE_DAY = """
 
 
 def _ingest_as_of(root: Path, now: date | None, warehouse: Path) -> None:
-    import dagster as dg
-
     clock = datetime.combine(now, datetime.min.time()) if now else None
     ctx = open_sandbox(SMALL_STORE, root / "sandbox", now=clock, rate_limit_scale=50)
     app = build_app(ctx, FaultSpec(), bulk_dir=root / "bulk")
     last = (now.fromordinal(now.toordinal() - 1)).isoformat() if now else HISTORY[1]
     with ThreadedServer(app) as server:
-        result = dg.materialize(
-            API_ASSETS,
-            resources=resources(server.url, warehouse),
-            tags=partition_range_tags(HISTORY[0], last),
-        )
+        result = ingest(server.url, warehouse, HISTORY[0], last)
     assert result.success
 
 

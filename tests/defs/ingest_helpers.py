@@ -24,6 +24,7 @@ from sandbox.faults import FaultSpec
 from sandbox.server import build_app, open_sandbox
 from sandbox.threaded_server import ThreadedServer
 from tests.conftest import SMALL_STORE
+from tests.instances import product_storage_instance
 
 API_ASSETS = [*shopify_assets, *klaviyo_assets]
 ALL_ASSETS = [*API_ASSETS, files_orders]
@@ -52,12 +53,14 @@ def resources(url: str, warehouse: Path, key: str = "sandbox-key") -> dict:
 
 def ingest(url: str, warehouse: Path, first: str, last: str, key: str = "sandbox-key", **kw):
     """Materialise every API asset over partitions [first, last] in one run."""
-    return dg.materialize(
-        API_ASSETS,
-        resources=resources(url, warehouse, key),
-        tags=partition_range_tags(first, last),
-        **kw,
-    )
+    with product_storage_instance() as instance:
+        return dg.materialize(
+            API_ASSETS,
+            resources=resources(url, warehouse, key),
+            tags=partition_range_tags(first, last),
+            instance=instance,
+            **kw,
+        )
 
 
 def snapshot(warehouse: Path) -> dict[str, list[tuple]]:

@@ -21,6 +21,7 @@ from pipeline.defs.transform.dbt import (
 from pipeline.lib.ingest.warehouse import connect
 from tests.dbt.dbt_helpers import dbt_build
 from tests.defs.ingest_helpers import HISTORY, resources
+from tests.instances import product_storage_instance
 
 pytestmark = pytest.mark.integration
 
@@ -35,11 +36,13 @@ def built(tmp_path_factory, raw_warehouse):
     root = tmp_path_factory.mktemp("transform")
     warehouse = root / "warehouse.duckdb"
     shutil.copy(raw_warehouse, warehouse)
-    result = dg.materialize(
-        dbt_model_assets,
-        resources={**resources("http://127.0.0.1:9", warehouse), "dbt": dbt_resource()},
-        tags=partition_range_tags(*HISTORY),
-    )
+    with product_storage_instance() as instance:
+        result = dg.materialize(
+            dbt_model_assets,
+            resources={**resources("http://127.0.0.1:9", warehouse), "dbt": dbt_resource()},
+            tags=partition_range_tags(*HISTORY),
+            instance=instance,
+        )
     return root, warehouse, result
 
 
@@ -125,12 +128,14 @@ def test_backfill_after_a_data_fix_equals_a_fresh_build(built):
     assert changed == 1
     fresh = root / "fresh.duckdb"
     shutil.copy(fixed, fresh)
-    backfill = dg.materialize(
-        dbt_model_assets,
-        resources={**resources("http://127.0.0.1:9", fixed), "dbt": dbt_resource()},
-        tags=partition_range_tags(FIXED_FROM, HISTORY[1]),
-        selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ingest"),
-    )
+    with product_storage_instance() as instance:
+        backfill = dg.materialize(
+            dbt_model_assets,
+            resources={**resources("http://127.0.0.1:9", fixed), "dbt": dbt_resource()},
+            tags=partition_range_tags(FIXED_FROM, HISTORY[1]),
+            selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ingest"),
+            instance=instance,
+        )
     assert backfill.success
     dbt_build(fresh, root / "fresh", "--full-refresh", "--exclude", "resource_type:unit_test")
     after_backfill, after_fresh = _marts(fixed), _marts(fresh)

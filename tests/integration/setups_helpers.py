@@ -31,6 +31,7 @@ from sandbox.server import build_app, open_sandbox, resolve_now
 from sandbox.shop.simulator import StoreSpec, ensure_store
 from sandbox.shop.store import StoreView
 from sandbox.threaded_server import ThreadedServer
+from tests.instances import product_storage_instance
 
 SETUP_STORE = StoreSpec(seed=11, customers=300, start=date(2024, 1, 1), days=90)
 KEY = "sandbox-key"
@@ -84,10 +85,12 @@ def run_first_refresh(
         resources=setup_resources(url, warehouse, platforms),
     )
     last = SETUP_STORE.start + timedelta(days=SETUP_STORE.days - 1)
-    return defs.resolve_job_def(job).execute_in_process(
-        tags=partition_range_tags(SETUP_STORE.start.isoformat(), last.isoformat()),
-        raise_on_error=False,
-    )
+    with product_storage_instance() as instance:
+        return defs.resolve_job_def(job).execute_in_process(
+            tags=partition_range_tags(SETUP_STORE.start.isoformat(), last.isoformat()),
+            raise_on_error=False,
+            instance=instance,
+        )
 
 
 def write_order_csv(data_dir: Path, out: Path) -> int:

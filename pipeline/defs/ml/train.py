@@ -11,10 +11,10 @@ import dagster as dg
 from pipeline.defs.ml.metadata import model_run_metadata
 from pipeline.defs.resources import WarehouseResource
 from pipeline.lib.modeling.estimators import ModelParams
-from pipeline.lib.modeling.report import markdown_image
 from pipeline.lib.modeling.steps import CHAMPION_TOLERANCE, train_and_register
 from pipeline.lib.modeling.training_run import RunConfig
 from pipeline.lib.reporting.model_runs import champions
+from pipeline.lib.reporting.plots import markdown_image
 from pipeline.lib.settings import artefacts_dir
 
 OWNERS = ["team:data"]

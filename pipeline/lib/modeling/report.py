@@ -8,33 +8,20 @@ artefact folder.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display on servers or in tests
-import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.calibration import calibration_curve
 
 from pipeline.lib.modeling.evaluate import decile_table
+from pipeline.lib.reporting.plots import data_url, png, subplots
 
 BASELINE_COLUMNS = ("rf_logistic", "btyd", "run_rate")
 
 
-def _png(fig) -> bytes:
-    buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=80)
-    plt.close(fig)
-    return buffer.getvalue()
-
-
 def calibration_plot(test, title: str) -> bytes:
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = subplots(figsize=(5, 4))
     ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect")
     for column in ("model", *BASELINE_COLUMNS):
         if column in test:
@@ -44,11 +31,11 @@ def calibration_plot(test, title: str) -> bytes:
             ax.plot(predicted, truth, "o-", label=column)
     ax.set(xlabel="predicted probability", ylabel="observed rate", title=title)
     ax.legend()
-    return _png(fig)
+    return png(fig)
 
 
 def gain_plot(test, title: str) -> bytes:
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = subplots(figsize=(5, 4))
     ax.plot([0, 1], [0, 1], ":", color="grey", label="random")
     for column in ("model", *BASELINE_COLUMNS):
         if column in test:
@@ -57,27 +44,27 @@ def gain_plot(test, title: str) -> bytes:
             ax.plot(np.arange(1, len(order) + 1) / len(order), gained, label=column)
     ax.set(xlabel="share of customers targeted", ylabel="share of positives", title=title)
     ax.legend()
-    return _png(fig)
+    return png(fig)
 
 
 def decile_plot(test, title: str) -> bytes:
     table = decile_table(test["actual"].to_numpy(), test["model"].to_numpy())
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = subplots(figsize=(5, 4))
     x = np.arange(1, 11)
     ax.bar(x - 0.2, table["predicted"], 0.4, label="predicted")
     ax.bar(x + 0.2, table["actual"], 0.4, label="actual")
     ax.set(xlabel="predicted decile (1 = highest)", ylabel="mean revenue", title=title)
     ax.set_xticks(x)
     ax.legend()
-    return _png(fig)
+    return png(fig)
 
 
 def importance_plot(importance, title: str, top: int = 15) -> bytes:
     shown = importance.head(top)[::-1]
-    fig, ax = plt.subplots(figsize=(5, 4.5))
+    fig, ax = subplots(figsize=(5, 4.5))
     ax.barh(shown.index, shown.to_numpy())
     ax.set(xlabel="total gain", title=title)
-    return _png(fig)
+    return png(fig)
 
 
 def task_plots(result) -> dict[str, bytes]:
@@ -92,11 +79,6 @@ def task_plots(result) -> dict[str, bytes]:
     elif result.task.kind == "amount":
         plots[f"{name}_deciles"] = decile_plot(test, f"{name}: revenue by predicted decile")
     return plots
-
-
-def markdown_image(png: bytes, alt: str) -> str:
-    """A PNG inline as a data URL, the way Dagster's markdown metadata shows images."""
-    return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})"
 
 
 def write_report(folder: Path, version: str, sections: dict[str, dict], plots: dict) -> Path:
@@ -114,10 +96,9 @@ def write_report(folder: Path, version: str, sections: dict[str, dict], plots: d
             for name, row in table.items()
         )
         parts.append(f"<h2>{html.escape(title)}</h2><table><tr><th></th>{head}</tr>{rows}</table>")
-    for name, png in plots.items():
-        (folder / f"{name}.png").write_bytes(png)
-        data = base64.b64encode(png).decode()
-        parts.append(f'<h3>{html.escape(name)}</h3><img src="data:image/png;base64,{data}">')
+    for name, image in plots.items():
+        (folder / f"{name}.png").write_bytes(image)
+        parts.append(f'<h3>{html.escape(name)}</h3><img src="{data_url(image)}">')
     path = folder / "report.html"
     style = "<style>td,th{padding:2px 8px;text-align:right}table{border-collapse:collapse}</style>"
     path.write_text(f"<!doctype html><meta charset=utf-8>{style}" + "".join(parts))

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import duckdb
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from pipeline.lib.reporting.plots import png
+from pipeline.lib.reporting.plots import png, subplots
 
 SCORES = "ml.customer_scores"
 PROBABILITIES = ("churn_probability", "purchase_probability")
@@ -44,7 +43,7 @@ def distribution_plot(con: duckdb.DuckDBPyConnection, as_of) -> bytes:
     """Histograms of each probability and of predicted CLTV, today against the previous day."""
     before = previous_day(con, as_of)
     columns = (*PROBABILITIES, "cltv_predicted")
-    fig, axes = plt.subplots(1, len(columns), figsize=(12, 3.5))
+    fig, axes = subplots(1, len(columns), figsize=(12, 3.5))
     for ax, column in zip(axes, columns, strict=True):
         for day, label in ((before, f"previous ({before})"), (as_of, f"today ({as_of})")):
             if day is None:

@@ -12,10 +12,9 @@ recorded a change, as the running sum of entries minus exits.
 from __future__ import annotations
 
 import duckdb
-import matplotlib.pyplot as plt
 import pandas as pd
 
-from pipeline.lib.reporting.plots import png
+from pipeline.lib.reporting.plots import png, subplots
 
 MOVEMENT_SQL = """
 with run as (
@@ -82,7 +81,7 @@ def segment_sizes_over_time(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def sizes_plot(sizes: pd.DataFrame) -> bytes:
     """Members per segment over the recorded dates, one line per segment."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = subplots(figsize=(8, 4.5))
     for segment, rows in sizes.groupby("segment"):
         # Markers: a first run has one date, which a bare line would not show.
         ax.step(rows["as_of_date"], rows["members"], where="post", marker="o", label=segment)
