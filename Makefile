@@ -76,10 +76,11 @@ chromium:
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-# Two workers; tests sharing a heavy session fixture (one demo shop, one shop on every platform)
-# are grouped onto one worker, so each is built once. The slowest phases are listed at the end:
-# where the suite's time goes, in every run.
-PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=20
+# Two workers; tests sharing a heavy session fixture (one demo shop, one shop on every platform,
+# the small store's warehouses) are grouped onto one worker, so each is built once, and groups
+# start in the order tests/conftest.py gives them (longest first). The slowest phases are listed
+# at the end: where the suite's time goes, in every run.
+PYTEST_ARGS ?= -n 2 --dist loadgroup --no-loadscope-reorder --durations=20
 test: lint chromium
 	$(RUN) pytest $(PYTEST_ARGS)
 

@@ -29,13 +29,36 @@ def erasure_salt_of_the_tests(monkeypatch):
     monkeypatch.setenv(SALT_ENV, "tests-own-erasure-salt")
 
 
+# Session fixtures are built once per worker: the modules reading the small store's warehouses
+# form one group, so one worker builds them (two workers used to build them both, about a minute).
+SMALL_STORE_FIXTURES = {"small_store_ingest", "raw_warehouse", "built_warehouse"}
+# The longest groups start first, each on its own worker, and the short modules fill in around
+# them: started last, one of them kept a worker busy alone for minutes at the end.
+LONGEST_GROUPS_FIRST = ("small_store", "every_platform_shop", "demo_shop")
+
+
+def _group(item) -> str:
+    marker = item.get_closest_marker("xdist_group")
+    return marker.kwargs.get("name", marker.args[0] if marker.args else "")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    """Under `pytest -n N --dist loadgroup`, each module runs whole on one worker (its module
-    fixtures are built once), unless it names a group to share a session fixture with others."""
+    """Under `pytest -n N --dist loadgroup --no-loadscope-reorder`, each module runs whole on
+    one worker (its module fixtures are built once), unless it names a group to share a session
+    fixture with others or reads the small store's warehouses; the longest groups come first."""
+    on_small_store = {
+        item.nodeid.split("::")[0]
+        for item in items
+        if SMALL_STORE_FIXTURES & set(item.fixturenames)
+    }
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+            module = item.nodeid.split("::")[0]
+            group = "small_store" if module in on_small_store else module
+            item.add_marker(pytest.mark.xdist_group(group))
+    rank = {group: position for position, group in enumerate(LONGEST_GROUPS_FIRST)}
+    items.sort(key=lambda item: rank.get(_group(item), len(rank)))
 
 
 @pytest.fixture(scope="session")
