@@ -31,7 +31,7 @@ def erasure_salt_of_the_tests(monkeypatch):
 
 # Session fixtures are built once per worker: the modules reading the small store's warehouses
 # form one group, so one worker builds them (two workers used to build them both, about a minute).
-SMALL_STORE_FIXTURES = {"small_store_ingest", "raw_warehouse", "built_warehouse"}
+SMALL_STORE_FIXTURES = {"small_store_ingest", "raw_warehouse", "first_build", "built_warehouse"}
 # The longest groups start first, each on its own worker, and the short modules fill in around
 # them: started last, one of them kept a worker busy alone for minutes at the end.
 LONGEST_GROUPS_FIRST = ("small_store", "every_platform_shop", "demo_shop")
@@ -94,15 +94,21 @@ def raw_warehouse(small_store_ingest):
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(raw_warehouse, tmp_path_factory):
-    """The raw warehouse built by dbt: models and data tests (unit tests are the dbt tests')."""
+def first_build(raw_warehouse, tmp_path_factory):
+    """(warehouse, run results): the raw warehouse after a whole `dbt build` (models, data tests
+    and unit tests), as a shop's first build leaves it."""
     from tests.dbt.dbt_helpers import dbt_build
 
     root = tmp_path_factory.mktemp("built")
     warehouse = root / "warehouse.duckdb"
     shutil.copy(raw_warehouse, warehouse)
-    dbt_build(warehouse, root / "dbt", "--exclude", "resource_type:unit_test")
-    return warehouse
+    return warehouse, dbt_build(warehouse, root / "dbt")
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(first_build):
+    """The raw warehouse built by dbt."""
+    return first_build[0]
 
 
 @pytest.fixture(scope="session")

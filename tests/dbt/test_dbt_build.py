@@ -51,11 +51,11 @@ def _import_csv(warehouse: Path, tmp: Path, store: StoreView) -> list[tuple[int,
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, small_store_path, raw_warehouse):
+def built(tmp_path_factory, small_store_path, first_build):
     root = tmp_path_factory.mktemp("dbt")
     warehouse = root / "warehouse.duckdb"
-    shutil.copy(raw_warehouse, warehouse)
-    first = dbt_build(warehouse, root / "first")
+    shutil.copy(first_build[0], warehouse)
+    first = first_build[1]
     with connect(warehouse, read_only=True) as con:
         without_files = con.execute(
             "select (select count(*) from staging.stg_files__orders),"
