@@ -1,14 +1,17 @@
 """Train → register → score → check on a warehouse holding contract-shaped feature/label marts."""
 
 import dataclasses
+import json
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
 from pipeline.lib.modeling import quality, steps
-from pipeline.lib.modeling.baselines import RecencyFrequencyLogistic
-from pipeline.lib.modeling.datasets import LABEL_COLUMNS, censor_labels
+from pipeline.lib.modeling.baselines import Btyd, RecencyFrequencyLogistic
+from pipeline.lib.modeling.datasets import LABEL_COLUMNS, censor_labels, load_scoring_frame
+from pipeline.lib.modeling.registry import load_model
 from pipeline.lib.modeling.scoring import TierThresholds
 from pipeline.lib.modeling.steps import score_and_write, train_and_register
 from pipeline.lib.modeling.training_run import RunConfig
@@ -149,3 +152,48 @@ def test_censoring_handles_a_churn_label_known_for_every_row(frame):
     hidden = censored["as_of_date"] + pd.Timedelta(days=90) > as_of
     assert hidden.any() and censored.loc[hidden, "is_churned"].isna().all()
     assert censored.loc[~hidden, "is_churned"].notna().all()
+
+
+def test_btyd_scores_with_the_fit_of_the_latest_training_run(small, tmp_path, monkeypatch):
+    """Where BTYD serves (CLTV@365 here: 34 weeks label no 365-day window), the daily scoring
+    predicts with the fit the training run saved, as of its training date, and refits nothing;
+    before any run saved one it fits the day's own history."""
+    con = marts_warehouse(small, tmp_path / "warehouse.duckdb")
+    monkeypatch.setattr(steps, "task_plots", lambda result: {})  # plots are tested elsewhere
+    days = [d for (d,) in con.execute(
+        "select distinct as_of_date from marts.customer_features order by 1 desc limit 2"
+    ).fetchall()]  # fmt: skip
+    own_fit = score_and_write(con, TierThresholds(), as_of=days[1])
+    assert own_fit.sources["cltv"] == "btyd"
+    before_any_run = _cltv(con, days[1])
+
+    config = dataclasses.replace(CONFIG, cltv_horizon=365)
+    train_and_register(con, config, tmp_path, as_of=days[0])
+    (params,) = con.execute("select any_value(params) from ml.model_runs").fetchone()
+    saved = load_model(json.loads(params)["btyd_artefact_path"])
+
+    def no_refit(*args, **kwargs):
+        raise AssertionError("scoring refitted BTYD")
+
+    monkeypatch.setattr(Btyd, "fit", no_refit)
+    for day in days:
+        assert score_and_write(con, TierThresholds(), as_of=day).sources["cltv"] == "btyd"
+        frame = load_scoring_frame(con, day)
+        expected = saved.predict(frame, 365)["expected_revenue"].set_axis(frame["customer_id"])
+        scored = _cltv(con, day)
+        assert np.allclose(scored.to_numpy(), expected.loc[scored.index].to_numpy())
+    # The earlier day, first scored with its own fit, now has the run's: not the same numbers.
+    assert not np.allclose(_cltv(con, days[1]).to_numpy(), before_any_run.to_numpy())
+    con.close()
+
+
+def _cltv(con, day) -> pd.Series:
+    return (
+        con.execute(
+            "select customer_id, cltv_predicted from ml.customer_scores where as_of_date = ? "
+            "order by customer_id",
+            [day],
+        )
+        .df()
+        .set_index("customer_id")["cltv_predicted"]
+    )
