@@ -98,8 +98,8 @@ def _serving_btyd(params: dict | None, frame: pd.DataFrame, rates: dict) -> Btyd
 
     Refitting every day moved a small shop's population parameters by several percent a day
     (BG/NBD's dropout `b` 0.82 to 1.03 in three days on 300 customers), and with them the churn
-    scores by more than the blocking shift check allows (PSI 0.23 and 1.57 on days whose
-    scores, under one fit, moved by 0.003): the parameters change with a retrain, as a model's do.
+    scores by more than the blocking shift check allows (PSI 0.23 and 1.57 on days with a PSI
+    of 0.003 under one fit): the parameters change with a retrain, as a model's do.
     """
     path = (params or {}).get("btyd_artefact_path")
     if path:
