@@ -29,9 +29,9 @@ FAULTS = {
     "dropped after the write": "drop=0.2",
     "malformed records": "malformed=0.15",
     "all at once": "429=0.1,5xx=0.1,drop=0.05,malformed=0.05",
-    "slower than our timeout": "slow=0.1,slow_seconds=4",
+    "slower than our timeout": "slow=0.1,slow_seconds=2",
 }
-SHORT_TIMEOUT = (2.0, 2.0)  # seconds to connect, to read: the slow answers come after 4 s
+SHORT_TIMEOUT = (1.0, 1.0)  # seconds to connect, to read: the slow answers come after 2 s
 MAX_RUNS = 5
 
 
