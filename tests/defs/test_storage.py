@@ -35,6 +35,26 @@ def chatty(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"lines": 100})
 
 
+@dg.asset
+def checked_rows() -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"rows": 3})
+
+
+@dg.asset_check(asset=checked_rows)
+def rows_present() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+@dg.asset_check(asset=checked_rows)
+def rows_unique() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=False)
+
+
+@dg.asset_check(asset=daily_rows)
+def days_present() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
 def _batching_instance(base_dir: Path):
     storage = {"module": "pipeline.defs.storage", "class": "SqliteStorageWritingBatches",
                "config": {"base_dir": str(base_dir)}}  # fmt: skip
@@ -69,6 +89,11 @@ def _recorded(base_dir: Path) -> dict[str, list]:
                 "select asset_key, last_materialization is not null, "
                 "last_materialization_timestamp is not null from asset_keys"
             ).fetchall(),
+            "checks": con.execute(
+                "select asset_key, check_name, partition, execution_status, "
+                "evaluation_event_storage_id is not null from asset_check_executions "
+                "order by asset_key, check_name"
+            ).fetchall(),
         }
 
 
@@ -100,6 +125,45 @@ def test_a_range_run_is_recorded_as_dagsters_sqlite_records_it(tmp_path, batches
     assert batches == [30]  # the range output's 30 materialisations, written as one batch
     assert _recorded(tmp_path / "ours") == _recorded(tmp_path / "dagster")
     assert len(plain.get_materialized_partitions(daily_rows.key)) == 30
+
+
+def test_a_runs_planned_checks_are_written_in_its_planned_batch(tmp_path, batches, monkeypatch):
+    (tmp_path / "dagster").mkdir()
+    (tmp_path / "ours").mkdir()
+    plain = dg.DagsterInstance.local_temp(str(tmp_path / "dagster"))
+    checked = [checked_rows, rows_present, rows_unique]
+    assert dg.materialize(checked, instance=plain).success
+    one_at_a_time = []
+    original = BatchingSqliteEventLogStorage.store_event
+
+    def single(self, event):
+        one_at_a_time.append(event.dagster_event_type)
+        return original(self, event)
+
+    monkeypatch.setattr(BatchingSqliteEventLogStorage, "store_event", single)
+    with _batching_instance(tmp_path / "ours") as ours:
+        assert dg.materialize(checked, instance=ours).success
+    assert batches == [3]  # the asset's planned materialisation and its two planned checks
+    assert dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED not in one_at_a_time
+    recorded = _recorded(tmp_path / "ours")
+    assert recorded == _recorded(tmp_path / "dagster")
+    assert [(check, status) for _, check, _, status, _ in recorded["checks"]] == [
+        ("rows_present", "SUCCEEDED"),
+        ("rows_unique", "FAILED"),
+    ]
+
+
+def test_a_range_runs_planned_check_is_written_once_per_day_it_plans(tmp_path, batches):
+    (tmp_path / "dagster").mkdir()
+    (tmp_path / "ours").mkdir()
+    plain = dg.DagsterInstance.local_temp(str(tmp_path / "dagster"))
+    assert dg.materialize([daily_rows, days_present], instance=plain, tags=RANGE).success
+    with _batching_instance(tmp_path / "ours") as ours:
+        assert dg.materialize([daily_rows, days_present], instance=ours, tags=RANGE).success
+    recorded = _recorded(tmp_path / "ours")
+    assert recorded == _recorded(tmp_path / "dagster")
+    planned_days = [day for _, _, day, status, _ in recorded["checks"] if status == "PLANNED"]
+    assert sorted(planned_days) == [f"2024-01-{day:02d}" for day in range(1, 31)]
 
 
 def test_the_project_instance_uses_it(tmp_path, monkeypatch):
