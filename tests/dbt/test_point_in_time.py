@@ -1,9 +1,10 @@
 """Point in time: features as of D never change when data after D arrives.
 
 The small store is ingested twice: served with an early clock (`--now` 2024-06-03) and with its
-default later one, and dbt builds each warehouse. Every feature row both builds hold for an
-as-of date up to the early clock must be identical. The same comparison, with the project's
-`before_as_of` rule overridden to peek one day ahead, must find differences: the check can fail.
+default later one (the session's first build of the small store), each built by dbt. Every
+feature row both builds hold for an as-of date up to the early clock must be identical. The
+same comparison, with the project's `before_as_of` rule overridden to peek one day ahead, must
+find differences: the check can fail.
 """
 
 from __future__ import annotations
@@ -51,11 +52,11 @@ def _features(warehouse: Path, until: date) -> dict[tuple, tuple]:
 
 
 @pytest.fixture(scope="module")
-def warehouses(tmp_path_factory, raw_warehouse):
+def warehouses(tmp_path_factory, first_build):
     root = tmp_path_factory.mktemp("pit")
     early, late = root / "early.duckdb", root / "late.duckdb"
     _ingest_as_of(root / "early", EARLY, early)
-    shutil.copy(raw_warehouse, late)  # the store at its default, later clock
+    shutil.copy(first_build[0], late)  # the store at its default, later clock, built
     peek_project = root / "peek_project"
     shutil.copytree(DBT_DIR, peek_project, ignore=shutil.ignore_patterns("target", "logs"))
     (peek_project / "macros" / "before_as_of.sql").write_text(PEEK_ONE_DAY)
@@ -63,8 +64,8 @@ def warehouses(tmp_path_factory, raw_warehouse):
     # The features and what they read; the data tests are the other dbt builds' to run.
     features_only = ("--select", "+customer_features", "--exclude", "resource_type:test",
                      "resource_type:unit_test")  # fmt: skip
+    dbt_build(early, root / "early" / "dbt", *features_only)
     for name, warehouse in (("early", early), ("late", late)):
-        dbt_build(warehouse, root / name / "dbt", *features_only)
         peeking = root / f"{name}-peek.duckdb"
         shutil.copy(warehouse, peeking)
         dbt_build(peeking, root / name / "peek", *features_only, project_dir=peek_project)
