@@ -83,16 +83,17 @@ chromium:
 PYTEST_ARGS ?= -n 2 --dist loadgroup --no-loadscope-reorder --durations=20
 # Python lint first (a second). The SQL lint (~40 s of CPU, nearly all sqlfluff's own rules)
 # runs at low priority beside the tests, on the CPU their workers leave idle while they wait
-# on servers; its report follows theirs, and either failing fails `make test`.
+# on servers (one process: it has the whole run to finish); its report follows theirs, and
+# either failing fails `make test`.
 test: setup chromium
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	@sql_log=$$(mktemp); \
-	nice -n 15 $(RUN) sqlfluff lint dbt_project/models > $$sql_log 2>&1 & sql=$$!; \
+	nice -n 15 $(RUN) sqlfluff lint dbt_project/models --processes 1 > $$sql_log 2>&1 & sql=$$!; \
 	echo "$(RUN) pytest $(PYTEST_ARGS)"; \
 	$(RUN) pytest $(PYTEST_ARGS); tests=$$?; \
 	wait $$sql; sql_status=$$?; \
-	echo "$(RUN) sqlfluff lint dbt_project/models (beside the tests)"; \
+	echo "$(RUN) sqlfluff lint dbt_project/models --processes 1 (beside the tests)"; \
 	cat $$sql_log; rm -f $$sql_log; \
 	[ $$tests -eq 0 ] && [ $$sql_status -eq 0 ]
 
