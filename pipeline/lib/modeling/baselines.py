@@ -126,6 +126,14 @@ class Btyd:
                             method="map", progressbar=False)  # fmt: skip
         return cls(bgnbd, gamma_gamma, prospect_rates)
 
+    @classmethod
+    def fit_if_possible(cls, frame: pd.DataFrame, prospect_rates: dict[int, float]) -> Btyd | None:
+        """`fit`, or None when the snapshot has too few repeat buyers for BG/NBD."""
+        try:
+            return cls.fit(frame, prospect_rates)
+        except ValueError:
+            return None
+
     def predict(self, frame: pd.DataFrame, horizon: int) -> pd.DataFrame:
         """Per row of `frame`: expected orders and revenue in `horizon` days, P(≥1 order) and
         P(no order); prospects get their horizon's first-order rate and no churn probability."""

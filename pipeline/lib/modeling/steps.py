@@ -85,11 +85,8 @@ def _champion_metrics(con, result: TaskResult, frame: pd.DataFrame) -> dict | No
 def _saved_btyd(con, as_of: date, rates: dict[int, float], folder: Path) -> str | None:
     """BG/NBD + Gamma-Gamma fitted on the history as of the training date, saved for the daily
     scoring until the next retrain (None when the shop has too few repeat buyers for one)."""
-    try:
-        fit = Btyd.fit(load_scoring_frame(con, as_of), rates)
-    except ValueError:
-        return None
-    return str(save_model(fit, folder, "btyd"))
+    fit = Btyd.fit_if_possible(load_scoring_frame(con, as_of), rates)
+    return None if fit is None else str(save_model(fit, folder, "btyd"))
 
 
 def _serving_btyd(params: dict | None, frame: pd.DataFrame, rates: dict) -> Btyd | None:
@@ -104,10 +101,7 @@ def _serving_btyd(params: dict | None, frame: pd.DataFrame, rates: dict) -> Btyd
     path = (params or {}).get("btyd_artefact_path")
     if path:
         return load_model(path)
-    try:
-        return Btyd.fit(frame, rates)
-    except ValueError:
-        return None  # too few repeat buyers for BG/NBD: RFM rules score instead
+    return Btyd.fit_if_possible(frame, rates)  # None: RFM rules score instead
 
 
 def train_and_register(

@@ -103,10 +103,7 @@ def fitted_btyd(frame: pd.DataFrame, day: pd.Timestamp, rates: dict, fits: dict)
     """BG/NBD + Gamma-Gamma fitted on the history as of `day` (cached in `fits` by date), or
     None when the shop has too few repeat buyers for one."""
     if day not in fits:
-        try:
-            fits[day] = Btyd.fit(frame.loc[frame["as_of_date"] == day], rates)
-        except ValueError:
-            fits[day] = None
+        fits[day] = Btyd.fit_if_possible(frame.loc[frame["as_of_date"] == day], rates)
     return fits[day]
 
 
