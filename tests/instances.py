@@ -16,12 +16,17 @@ from contextlib import contextmanager
 import dagster as dg
 
 
+def product_storage(base_dir: str) -> dict:
+    """Instance overrides: dagster.yaml's storage, keeping its files under `base_dir`."""
+    storage = {"module": "pipeline.defs.storage", "class": "SqliteStorageWritingBatches",
+               "config": {"base_dir": base_dir}}  # fmt: skip
+    return {"storage": {"custom": storage}}
+
+
 @contextmanager
 def product_storage_instance() -> Iterator[dg.DagsterInstance]:
-    with tempfile.TemporaryDirectory(prefix="dagster-") as folder:
-        storage = {"module": "pipeline.defs.storage", "class": "SqliteStorageWritingBatches",
-                   "config": {"base_dir": folder}}  # fmt: skip
-        with dg.DagsterInstance.local_temp(folder, overrides={"storage": {"custom": storage}}) as (
-            instance
-        ):
-            yield instance
+    with (
+        tempfile.TemporaryDirectory(prefix="dagster-") as folder,
+        dg.DagsterInstance.local_temp(folder, overrides=product_storage(folder)) as instance,
+    ):
+        yield instance

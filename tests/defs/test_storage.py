@@ -18,6 +18,7 @@ from pipeline.defs import storage as storage_module
 from pipeline.defs.partitions import partition_range_tags
 from pipeline.defs.storage import BatchingSqliteEventLogStorage
 from pipeline.lib.settings import PROJECT_ROOT
+from tests.instances import product_storage
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01")
 RANGE = partition_range_tags("2024-01-01", "2024-01-30")
@@ -56,9 +57,7 @@ def days_present() -> dg.AssetCheckResult:
 
 
 def _batching_instance(base_dir: Path):
-    storage = {"module": "pipeline.defs.storage", "class": "SqliteStorageWritingBatches",
-               "config": {"base_dir": str(base_dir)}}  # fmt: skip
-    return dg.instance_for_test(temp_dir=str(base_dir), overrides={"storage": {"custom": storage}})
+    return dg.instance_for_test(temp_dir=str(base_dir), overrides=product_storage(str(base_dir)))
 
 
 def _recorded(base_dir: Path) -> dict[str, list]:
