@@ -114,17 +114,17 @@ def built_warehouse(first_build):
 @pytest.fixture(scope="session")
 def every_platform_shop(tmp_path_factory):
     """The setups' small shop on Shopify, Klaviyo and Mailchimp: the first refresh over its whole
-    history, then the daily refresh over the same days (a re-run once the models exist). Yields
+    history, then the daily refresh of its last day run again (nothing new at the source). Yields
     (url, warehouse, first, second) with the sandbox up; the warehouse is read-only by
     convention (copy it before writing)."""
-    from tests.integration.setups_helpers import run_first_refresh, setup_sandbox
+    from tests.integration.setups_helpers import LAST_DAY, run_first_refresh, setup_sandbox
 
     root = tmp_path_factory.mktemp("every_platform")
     warehouse = root / "warehouse.duckdb"
     platforms = {"shopify", "klaviyo", "mailchimp"}
     with setup_sandbox(root / "sandbox") as url:
         first = run_first_refresh(url, warehouse, platforms)
-        second = run_first_refresh(url, warehouse, platforms, job="daily_refresh")
+        second = run_first_refresh(url, warehouse, platforms, "daily_refresh", LAST_DAY)
         yield url, warehouse, first, second
 
 

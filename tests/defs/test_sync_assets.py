@@ -1,5 +1,5 @@
-"""The sync assets in the first refresh of a small shop on every platform: the daily job re-run
-over the same days makes zero write calls; a dry run calls nothing; an oversized change is
+"""The sync assets in the first refresh of a small shop on every platform: the daily job run again
+over its last day makes zero write calls; a dry run calls nothing; an oversized change is
 blocked by a failing check, and passes once new activity explains it; Mailchimp without a key
 records "not configured" and calls nothing."""
 

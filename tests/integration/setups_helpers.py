@@ -74,20 +74,27 @@ def setup_resources(url: str, warehouse: Path, platforms: set[str]) -> dict:
     }
 
 
+LAST_DAY = SETUP_STORE.start + timedelta(days=SETUP_STORE.days - 1)
+
+
 def run_first_refresh(
-    url: str, warehouse: Path, platforms: set[str], job: str = "first_refresh"
+    url: str,
+    warehouse: Path,
+    platforms: set[str],
+    job: str = "first_refresh",
+    first_day: date | None = None,
 ) -> dg.ExecuteInProcessResult:
     """The first refresh over the store's whole history, as `make demo` runs it (or another of
-    the daily jobs over the same days, e.g. `daily_refresh` re-run once models exist)."""
+    the daily jobs, from `first_day` on, e.g. `daily_refresh` over the last day again)."""
     defs = dg.Definitions(
         assets=ASSETS,
         jobs=[first_refresh, daily_refresh],
         resources=setup_resources(url, warehouse, platforms),
     )
-    last = SETUP_STORE.start + timedelta(days=SETUP_STORE.days - 1)
+    first_day = first_day or SETUP_STORE.start
     with product_storage_instance() as instance:
         return defs.resolve_job_def(job).execute_in_process(
-            tags=partition_range_tags(SETUP_STORE.start.isoformat(), last.isoformat()),
+            tags=partition_range_tags(first_day.isoformat(), LAST_DAY.isoformat()),
             raise_on_error=False,
             instance=instance,
         )

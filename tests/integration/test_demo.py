@@ -2,9 +2,10 @@
 then `make next-day`: the clock one day on, the daily job over that day only.
 
 Run as a subprocess with its own warehouse, exactly as the Makefile runs it (the session's first
-demo, shared with the browser test). That re-running the job over the same days changes no raw
-row and makes no write call is the shop on every platform's test (`tests/defs/test_sync_assets.py`,
-the same stages run twice in one process); here the next day may only add.
+demo, shared with the browser test). That running the daily job again over a day it ran makes no
+write call is the shop on every platform's test (`tests/defs/test_sync_assets.py`), and that
+pulling a range again changes no raw row the ingest assets' (`tests/defs/test_ingest_assets.py`);
+here the next day may only add.
 """
 
 from __future__ import annotations
