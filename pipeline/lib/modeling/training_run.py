@@ -230,23 +230,22 @@ def _evaluate(result: TaskResult, train: pd.DataFrame, test: pd.DataFrame) -> pd
 def add_btyd_baseline(
     result: TaskResult, frame: pd.DataFrame, rates: dict[int, float], fits: dict | None = None
 ) -> None:
-    """BG/NBD + Gamma-Gamma fitted on each test snapshot's history, judged on its future.
+    """BG/NBD + Gamma-Gamma fitted on the history as of the first test snapshot, judged on every
+    test snapshot's future from that snapshot's own history.
 
-    `fits` caches one fit per snapshot date across tasks (a PyMC fit compiles its graph anew
-    on every call, seconds each): tasks sharing test snapshots share their fits.
+    One fit before the test weeks, as the model gets one training before them: between retrains
+    BTYD scores with the parameters of the latest run's fit, as the model scores with its trees.
+    `fits` caches fits by date across tasks (a PyMC fit compiles its graph anew on every call,
+    about a second even on a small shop): tasks whose tests begin on the same day share one.
     """
     task = result.task
     fits = {} if fits is None else fits
     column = {"purchase": "p_order", "churn": "p_no_order", "cltv": "expected_revenue"}[task.name]
+    fit = fitted_btyd(frame, result.split.tests[0], rates, fits)
+    if fit is None:
+        return  # too few repeat buyers before the test weeks: no BTYD baseline to judge
     test = subset(frame, result.split.tests, task.label, task.population(frame))
-    predicted = pd.Series(np.nan, index=test.index)
-    for day in result.split.tests:
-        fit = fitted_btyd(frame, day, rates, fits)
-        if fit is None:
-            return  # too few repeat buyers on a test snapshot: no BTYD baseline to judge
-        rows = test.loc[test["as_of_date"] == day]
-        predicted.loc[rows.index] = fit.predict(rows, task.horizon)[column]
-    result.test["btyd"] = predicted.to_numpy()
+    result.test["btyd"] = fit.predict(test, task.horizon)[column].to_numpy()
     actual = task.target(test)
     score = amount_metrics if task.kind == "amount" else classification_metrics
     result.baseline_metrics["btyd"] = score(actual, result.test["btyd"].to_numpy())

@@ -168,9 +168,25 @@ def test_btyd_outputs_are_model_inputs_the_model_carries_to_scoring(frame, btyd_
     assert np.allclose(restored.predict(snapshot), model.predict(snapshot))
 
 
-def test_a_test_week_too_thin_for_btyd_leaves_that_baseline_out(run, frame):
-    """Too few repeat buyers for BG/NBD on a test snapshot: no BTYD baseline, no crash."""
+def test_the_btyd_baseline_is_one_fit_before_the_test_weeks_judged_on_each(run, frame, btyd_fit):
     result = run.results["churn"]
-    thin = dict.fromkeys(result.split.tests)  # each test week's fit: none possible
+    result = dataclasses.replace(result, test=result.test.copy(), baseline_metrics={})
+    fits = {result.split.tests[0]: btyd_fit}  # the cache hands it this fit as of the first week
+    add_btyd_baseline(result, frame, run.prospect_rates, fits)
+    assert len(result.split.tests) > 1 and list(fits) == [result.split.tests[0]]  # no other fit
+    # Each test week is scored from its own history with that one fit.
+    for day, week in result.test.groupby("as_of_date"):
+        rows = (
+            frame.loc[frame["as_of_date"] == day].set_index("customer_id").loc[week["customer_id"]]
+        )
+        expected = btyd_fit.predict(rows.reset_index(), 90)["p_no_order"].to_numpy()
+        assert np.allclose(week["btyd"].to_numpy(), expected)
+    assert result.baseline_metrics["btyd"]["n"] == len(result.test)
+
+
+def test_a_history_too_thin_for_btyd_before_the_tests_leaves_that_baseline_out(run, frame):
+    """Too few repeat buyers for BG/NBD before the test weeks: no BTYD baseline, no crash."""
+    result = run.results["churn"]
+    thin = {result.split.tests[0]: None}  # the fit before the test weeks: none possible
     add_btyd_baseline(result, frame, run.prospect_rates, thin)
     assert "btyd" not in result.baseline_metrics and "btyd" not in result.test
