@@ -70,16 +70,13 @@ def open_sandbox(
     )
 
 
-def build_app(
-    ctx: SandboxContext, faults: FaultSpec | None = None, bulk_dir: Path | None = None
-) -> Starlette:
+def build_app(ctx: SandboxContext, faults: FaultSpec | None = None, *, bulk_dir: Path) -> Starlette:
     """The emulators, the read-only inspection endpoints, and fault injection around them.
 
-    `bulk_dir` holds Shopify bulk operation results (a temporary folder when not given).
+    `bulk_dir` holds Shopify bulk operation results (the files a bulk operation's URL serves).
     """
     faults = faults or FaultSpec()
-    if bulk_dir is not None:
-        bulk_dir.mkdir(parents=True, exist_ok=True)
+    bulk_dir.mkdir(parents=True, exist_ok=True)
     injector: dict[str, FaultInjector] = {}
 
     async def health(_: Request) -> JSONResponse:

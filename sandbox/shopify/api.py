@@ -1,6 +1,6 @@
 """Shopify's GraphQL Admin API, emulated over the sandbox store and served by Starlette.
 
-`shopify_routes(ctx)` returns the routes the sandbox server mounts:
+`shopify_routes(ctx, bulk_dir=...)` returns the routes the sandbox server mounts:
 
 - `POST /admin/api/{version}/graphql.json`: authenticated by `X-Shopify-Access-Token`; the
   query is parsed, validated and executed by graphql-core against the Shopify schema subset,
@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -217,11 +216,10 @@ def _read_body(body: dict[str, Any]) -> tuple[str, dict[str, Any], str | None] |
 
 
 def shopify_routes(
-    ctx: SandboxContext, *, shop: ShopInfo | None = None, bulk_dir: Path | None = None
+    ctx: SandboxContext, *, bulk_dir: Path, shop: ShopInfo | None = None
 ) -> list[BaseRoute]:
     """The Shopify Admin API routes for the sandbox server to mount."""
-    directory = bulk_dir or Path(tempfile.mkdtemp(prefix="shopify-bulk-"))
-    service = ShopifyService(ctx, shop or default_shop(ctx), directory)
+    service = ShopifyService(ctx, shop or default_shop(ctx), bulk_dir)
 
     async def graphql(request: Request) -> Response:
         version = request.path_params["version"]

@@ -33,7 +33,7 @@ def data_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(data_dir):
     ctx = open_sandbox(SMALL_STORE, data_dir, rate_limit_scale=1000)
-    with ThreadedServer(build_app(ctx)) as running:
+    with ThreadedServer(build_app(ctx, bulk_dir=data_dir / "bulk")) as running:
         yield running, ctx
 
 
@@ -77,9 +77,9 @@ def test_klaviyo_pages_through_every_profile_once(server):
 
 
 @requires_spec(STABLE)
-def test_real_store_pages_conform_to_the_klaviyo_spec(server, openapi):  # noqa: F811
+def test_real_store_pages_conform_to_the_klaviyo_spec(server, openapi, data_dir):  # noqa: F811
     _, ctx = server
-    client = TestClient(build_app(ctx), base_url="http://testserver")
+    client = TestClient(build_app(ctx, bulk_dir=data_dir / "bulk"), base_url="http://testserver")
     for path in (
         "/api/profiles?additional-fields[profile]=subscriptions&page[size]=100",
         "/api/events?include=metric,profile&sort=datetime",
@@ -92,7 +92,7 @@ def test_real_store_pages_conform_to_the_klaviyo_spec(server, openapi):  # noqa:
 
 def test_written_state_survives_a_restart(data_dir):
     first = open_sandbox(SMALL_STORE, data_dir, rate_limit_scale=1000)
-    with ThreadedServer(build_app(first)) as running:
+    with ThreadedServer(build_app(first, bulk_dir=data_dir / "bulk")) as running:
         created = requests.post(
             f"{running.url}/api/lists",
             json={"data": {"type": "list", "attributes": {"name": "VIP"}}},
@@ -101,7 +101,7 @@ def test_written_state_survives_a_restart(data_dir):
         )
     assert created.status_code == 201, created.text
     again = open_sandbox(SMALL_STORE, data_dir, rate_limit_scale=1000)
-    with ThreadedServer(build_app(again)) as running:
+    with ThreadedServer(build_app(again, bulk_dir=data_dir / "bulk")) as running:
         lists = requests.get(f"{running.url}/api/lists", headers=KLAVIYO, timeout=30).json()
         state = requests.get(f"{running.url}/sandbox/state", timeout=30).json()
     assert created.json()["data"]["id"] in [item["id"] for item in lists["data"]]
