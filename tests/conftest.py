@@ -16,8 +16,13 @@ from datetime import date, datetime
 import pytest
 
 from pipeline.lib.erasure.keys import SALT_ENV
+from pipeline.lib.signals import stop_ignoring_interrupts
 from sandbox.shop.simulator import StoreSpec, ensure_store
 from sandbox.shop.store import StoreView
+
+# Started in the background of a script (as CI may start it), a worker would ignore SIGTERM after
+# its first Dagster run, and a later run in a thread waited a minute for its compute-log tails.
+stop_ignoring_interrupts()
 
 SMALL_STORE = StoreSpec(seed=7, customers=800, start=date(2024, 1, 1), days=240)
 

@@ -42,6 +42,7 @@ from pipeline.cli.staged_run import CombinedResult, run_in_stages
 from pipeline.defs.partitions import HISTORY_START, partition_range_tags
 from pipeline.lib.ingest.warehouse import connect
 from pipeline.lib.settings import artefacts_dir, warehouse_path
+from pipeline.lib.signals import stop_ignoring_interrupts
 from sandbox.process import DEFAULT_PLATFORMS, parse_platforms, running_sandbox, use_sandbox_for
 
 
@@ -179,6 +180,7 @@ def print_syncs(built: dict[str, dict]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    stop_ignoring_interrupts()  # started in the background, its runs could not stop their tails
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8787)
     parser.add_argument(

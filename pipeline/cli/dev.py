@@ -11,10 +11,12 @@ import subprocess
 import sys
 
 from pipeline.lib.settings import PROJECT_ROOT, sandbox_data_dir
+from pipeline.lib.signals import stop_ignoring_interrupts
 from sandbox.process import DEFAULT_PLATFORMS, parse_platforms, running_sandbox, use_sandbox_for
 
 
 def main(argv: list[str] | None = None) -> int:
+    stop_ignoring_interrupts()  # `dagster dev` and its runs inherit what this process ignores
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8787, help="the sandbox's port")
     parser.add_argument(
