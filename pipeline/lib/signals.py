@@ -8,7 +8,7 @@ import signal
 def stop_ignoring_interrupts() -> None:
     """Let SIGINT and SIGTERM act again in a process started with them ignored.
 
-    A command a shell starts in the background without job control (`cmd &` in a script, many
+    A command a shell starts in the background without job control (`cmd &` in a script, some
     schedulers and CI runners) inherits SIGINT ignored. Each Dagster run then hands SIGTERM the
     SIGINT handler it found, so SIGTERM is ignored too, in this process and every process it
     starts after: the `tail` processes that copy a step's output to its compute log outlive
