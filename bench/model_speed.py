@@ -1,9 +1,12 @@
 """Training time and scoring throughput at sizes the sandbox store does not reach.
 
 Both tile a real frame from the store's marts (each copy of a customer gets its own id), so
-values, nulls and label balance are the store's; LightGBM's cost depends on rows and trees, not
-on whether rows repeat. Scoring is the daily step without the read: scores and reasons for
-every row, then the replace-by-date write into a scratch DuckDB file.
+values, nulls and label balance are the store's; LightGBM's training cost depends on rows and
+trees, not on whether rows repeat. Explaining does depend on it (contributions are asked once
+per pattern of split sides), so the scoring copies after the first have their measurements
+jittered (±10% per row and column): a million customers then fall into as many patterns as a
+million distinct customers would. Scoring is the daily step without the read: scores and
+reasons for every row, then the replace-by-date write into a scratch DuckDB file.
 """
 
 from __future__ import annotations
@@ -22,12 +25,29 @@ from pipeline.lib.modeling.scoring import TierThresholds, score, write_scores
 from pipeline.lib.modeling.training_run import RunConfig, train_all
 
 
-def tile(frame: pd.DataFrame, rows_or_customers: int, *, by_customer: bool) -> pd.DataFrame:
-    """`frame` repeated until it holds `rows_or_customers` rows (or distinct customers)."""
+def jittered(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """`frame` with every float measurement scaled by its own factor in [0.9, 1.1] (nulls and
+    zeros stay what they are)."""
+    rng = np.random.default_rng(seed)
+    columns = frame.select_dtypes("float").columns
+    factors = rng.uniform(0.9, 1.1, (len(frame), len(columns)))
+    return frame.assign(**{c: frame[c] * factors[:, i] for i, c in enumerate(columns)})
+
+
+def tile(
+    frame: pd.DataFrame, rows_or_customers: int, *, by_customer: bool, jitter: bool = False
+) -> pd.DataFrame:
+    """`frame` repeated until it holds `rows_or_customers` rows (or distinct customers), copies
+    after the first `jittered` when asked."""
     unit = frame["customer_id"].nunique() if by_customer else len(frame)
     copies = int(np.ceil(rows_or_customers / unit))
     tiled = pd.concat(
-        [frame.assign(customer_id=frame["customer_id"] + f"~{k}") for k in range(copies)],
+        [
+            (jittered(frame, seed=k) if jitter and k else frame).assign(
+                customer_id=frame["customer_id"] + f"~{k}"
+            )
+            for k in range(copies)
+        ],
         ignore_index=True,
     )
     if by_customer:
@@ -73,7 +93,7 @@ def time_scoring(
     frame: pd.DataFrame, models: dict[str, TrainedModel], rows: int, scratch: Path
 ) -> ScoringSpeed:
     """Score `rows` customers (one as-of date) with `models` and write them."""
-    tiled = tile(frame, rows, by_customer=False)
+    tiled = tile(frame, rows, by_customer=False, jitter=True)
     horizons = {name: model.horizon for name, model in models.items()}
     began = time.perf_counter()
     scores = score(

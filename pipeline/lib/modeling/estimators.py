@@ -27,6 +27,7 @@ from pipeline.lib.modeling.baselines import Btyd
 from pipeline.lib.modeling.calibration import Calibrator
 from pipeline.lib.modeling.categories import aligned, levels, own_mix_log_prior
 from pipeline.lib.modeling.model_inputs import MODEL_FEATURES, model_inputs
+from pipeline.lib.modeling.tree_contributions import pattern_contributions
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,21 @@ class ModelParams:
         }
 
 
+@dataclass(frozen=True)
+class ModelRows:
+    """Rows of a frame as one model sees them: the frame, its model inputs and where the
+    model's trees start for each row (None: from zero)."""
+
+    frame: pd.DataFrame
+    inputs: pd.DataFrame
+    start: np.ndarray | None
+
+    def take(self, mask: np.ndarray) -> ModelRows:
+        """The rows where `mask` is true."""
+        start = None if self.start is None else self.start[mask]
+        return ModelRows(self.frame.loc[mask], self.inputs.loc[mask], start)
+
+
 @dataclass
 class TrainedModel:
     """A fitted task model: boosters, calibration and what it was trained on."""
@@ -131,7 +147,15 @@ class TrainedModel:
         inputs = model_inputs(aligned(frame, self.categories), self.btyd)
         return inputs[self.features]  # a model saved before a feature was added lacks it
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+    def rows(self, frame: pd.DataFrame) -> ModelRows:
+        """`frame` with its inputs and starts, for scoring and explaining it without computing
+        either twice."""
+        return ModelRows(frame, self.inputs(frame), self.start_scores(frame))
+
+    def _rows(self, frame: pd.DataFrame | ModelRows) -> ModelRows:
+        return frame if isinstance(frame, ModelRows) else self.rows(frame)
+
+    def predict(self, frame: pd.DataFrame | ModelRows) -> np.ndarray:
         """Probability (binary), expected amount (amount) or class probabilities (multiclass)."""
         if self.shop_mix is not None:  # boosted from the customer's own mix
             frame = aligned(frame, self.categories)
@@ -144,13 +168,13 @@ class TrainedModel:
             return self.calibrator(self.uncalibrated(frame))
         return self._amounts_and_factors(frame)[0]
 
-    def uncalibrated(self, frame: pd.DataFrame) -> np.ndarray:
+    def uncalibrated(self, frame: pd.DataFrame | ModelRows) -> np.ndarray:
         """A classifier's probability before calibration: its trees' raw score added to where
         it started (BTYD's log-odds, when it starts there), through the sigmoid."""
-        start = self.start_scores(frame)
-        if start is None:
-            return self.booster.predict(self.inputs(frame))
-        return expit(self.booster.predict(self.inputs(frame), raw_score=True) + start)
+        rows = self._rows(frame)
+        if rows.start is None:
+            return self.booster.predict(rows.inputs)
+        return expit(self.booster.predict(rows.inputs, raw_score=True) + rows.start)
 
     def start_scores(self, frame: pd.DataFrame) -> np.ndarray | None:
         """The raw scores the trees add to, per row of `frame` (None: zero)."""
@@ -158,51 +182,51 @@ class TrainedModel:
             return None
         return btyd_start(self.btyd, frame, self.kind, self.horizon, self.start_column)
 
-    def predict_interval(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def predict_interval(self, frame: pd.DataFrame | ModelRows) -> tuple[np.ndarray, np.ndarray]:
         """p10 and p90 of the amount (ordered, never negative)."""
-        x = self.inputs(frame)
-        factors = self._amounts_and_factors(frame, x)[1]
-        low = np.maximum(self.quantiles["p10"].predict(x), 0) * factors
-        high = np.maximum(self.quantiles["p90"].predict(x), 0) * factors
+        rows = self._rows(frame)
+        factors = self._amounts_and_factors(rows)[1]
+        low = np.maximum(self.quantiles["p10"].predict(rows.inputs), 0) * factors
+        high = np.maximum(self.quantiles["p90"].predict(rows.inputs), 0) * factors
         return np.minimum(low, high), np.maximum(low, high)
 
     def _amounts_and_factors(
-        self, frame: pd.DataFrame, inputs: pd.DataFrame | None = None
+        self, frame: pd.DataFrame | ModelRows
     ) -> tuple[np.ndarray, np.ndarray]:
-        """An amount model's expected amounts and the factor each row's level was set by
-        (`inputs`: `frame`'s model inputs, when the caller has them already).
+        """An amount model's expected amounts and the factor each row's level was set by.
 
         Boosted from BTYD, the amounts of each as-of date add up to BTYD's expected revenue
         over that date's rows: the trees rank people well, but the level they learnt moves
         with who the training weeks held (a shop's seasonal wave of new customers), while
         BTYD's total follows the population being scored. Otherwise the factor is
         `total_scale`, fixed at training."""
-        x = self.inputs(frame) if inputs is None else inputs
-        start = self.start_scores(frame)
-        if start is None:
-            amounts = self.booster.predict(x)
-            factors = np.full(len(frame), self.total_scale)
+        rows = self._rows(frame)
+        if rows.start is None:
+            amounts = self.booster.predict(rows.inputs)
+            factors = np.full(len(rows.inputs), self.total_scale)
             return amounts * factors, factors
-        trees = np.exp(self.booster.predict(x, raw_score=True) + start)
-        days = frame["as_of_date"].to_numpy()
-        per_day = pd.DataFrame({"day": days, "btyd": np.exp(start), "trees": trees})
+        trees = np.exp(self.booster.predict(rows.inputs, raw_score=True) + rows.start)
+        days = rows.frame["as_of_date"].to_numpy()
+        per_day = pd.DataFrame({"day": days, "btyd": np.exp(rows.start), "trees": trees})
         totals = per_day.groupby("day")[["btyd", "trees"]].transform("sum")
         factors = (totals["btyd"] / totals["trees"]).to_numpy()
         return trees * factors, factors
 
-    def contributions(self, inputs: pd.DataFrame, frame: pd.DataFrame | None = None) -> np.ndarray:
+    def contributions(
+        self, inputs: pd.DataFrame, frame: pd.DataFrame | ModelRows | None = None
+    ) -> np.ndarray:
         """Per-feature contributions (raw score space) for an `inputs` matrix, rows × features,
         bias column dropped. A model that starts from BTYD's log-odds needs the `frame` rows
         the inputs came from, in order: how far a row's start lies from the training rows'
         average start is BTYD's part of the score, credited to the BTYD feature of the horizon
         (its expected orders), so the reasons cover BTYD's view as well as the trees' corrections.
         """
-        contributions = self.booster.predict(inputs, pred_contrib=True)[:, :-1]
+        contributions = pattern_contributions(self.booster, inputs)[:, :-1]
         if self.start_column is None:
             return contributions
         if frame is None:
             raise ValueError("a model that starts from BTYD needs the frame to explain a score")
-        start = self.start_scores(frame)
+        start = frame.start if isinstance(frame, ModelRows) else self.start_scores(frame)
         contributions[:, self.features.index(f"btyd_orders_{self.horizon}d")] += (
             start - self.start_mean
         )

@@ -1,11 +1,12 @@
 """Per-customer reasons: the three features that most explain the tier a score is in, in words.
 
-LightGBM's own per-feature contributions (`pred_contrib=True`, SHAP values in raw score space)
-rank the features for each customer. A high score is explained by what lifts it, a low one by
-what holds it down (a 1% purchase score reads "last order 400 days ago", not the email click
-that nudged it up a little). A classifier boosted from BG/NBD's log-odds adds BTYD's part of
-the score to its expected-orders feature (`TrainedModel.contributions`), so "about 0.1 orders
-expected in 90 days" can be a reason beside the trees' corrections. Each reason is phrased
+LightGBM's own per-feature contributions (`pred_contrib`, SHAP values in raw score space, asked
+once per pattern of split sides: `tree_contributions`) rank the features for each customer. A
+high score is explained by what lifts it, a low one by what holds it down (a 1% purchase score
+reads "last order 400 days ago", not the email click that nudged it up a little). A classifier
+boosted from BG/NBD's log-odds adds BTYD's part of the score to its expected-orders feature
+(`TrainedModel.contributions`), so "about 0.1 orders expected in 90 days" can be a reason
+beside the trees' corrections. Each reason is phrased
 from the customer's own value of the feature, e.g. "no order in 2.3× their usual gap"; phrasing
 is vectorised (one phrase per distinct shown value), so a million customers are explained in
 seconds.
@@ -176,13 +177,17 @@ def top_reasons(
     if direction is None:
         direction = np.ones(rows)
     signed = contributions * np.asarray(direction, dtype=float)[:, None]
-    k = min(k, signed.shape[1])
+    # Only a feature that pushes some row its own way can be a reason: the rest (features the
+    # trees never split on, or that push every row the other way) are left out of the ranking.
+    candidates = np.flatnonzero((signed > 0).any(axis=0))
+    signed = signed[:, candidates]
+    k = min(k, len(candidates))
     picks = np.argpartition(-signed, k - 1, axis=1)[:, :k] if k < signed.shape[1] else (
         np.tile(np.arange(k), (rows, 1))
     )  # fmt: skip
     pushes = np.take_along_axis(signed, picks, axis=1)
     ranked = np.argsort(-pushes, axis=1, kind="stable")
-    picks = np.take_along_axis(picks, ranked, axis=1)
+    picks = candidates[np.take_along_axis(picks, ranked, axis=1)]
     keep = np.take_along_axis(pushes, ranked, axis=1) > 0
     texts = np.empty((rows, k), dtype=object)
     slot_categories = slot_names(inputs)
@@ -193,4 +198,7 @@ def top_reasons(
         dates = None if as_of is None else as_of.iloc[at_rows]
         texts[at_rows, at_ranks] = phrase_column(features[f], column, category, dates)
     counts = keep.sum(axis=1)
-    return [row[:count] for row, count in zip(texts.tolist(), counts.tolist(), strict=True)]
+    return [
+        row if count == k else row[:count]
+        for row, count in zip(texts.tolist(), counts.tolist(), strict=True)
+    ]

@@ -106,11 +106,17 @@ def score(
     ruled = rules(frame, horizons, prior_gap, prospect_rates)
     model_sources = sources or {}
     sources = {}
+    # Each LightGBM model's inputs and starts, computed once for its scores, range and reasons.
+    prepared = {
+        task: model.rows(frame)
+        for task, model in models.items()
+        if task in ("churn", "purchase", "cltv") and isinstance(model, TrainedModel)
+    }
     for task, column in (("churn", "churn_probability"), ("purchase", "purchase_probability"),
                          ("cltv", "cltv_predicted")):  # fmt: skip
         model = models.get(task)
         if model is not None:
-            out[column] = model.predict(frame)
+            out[column] = model.predict(prepared.get(task, frame))
             sources[task] = model_sources.get(task, "lightgbm")
         elif btyd is not None:
             predicted = btyd.predict(frame, horizons[task])
@@ -124,7 +130,7 @@ def score(
     out["churn_probability"] = out["churn_probability"].where(buyers)
     cltv_model = models.get("cltv")
     if isinstance(cltv_model, TrainedModel):
-        out["cltv_p10"], out["cltv_p90"] = cltv_model.predict_interval(frame)
+        out["cltv_p10"], out["cltv_p90"] = cltv_model.predict_interval(prepared["cltv"])
     else:
         # Without quantile models the range is unknown, not zero-width: leave it null.
         out["cltv_p10"] = out["cltv_p90"] = np.nan
@@ -143,8 +149,9 @@ def score(
             continue  # baselines and fallbacks have no contributions to explain
         # Churn says nothing about people who never ordered: explain buyers only.
         rows = buyers.to_numpy() if task == "churn" else np.ones(len(frame), dtype=bool)
-        inputs = model.inputs(frame.loc[rows])
-        contributions = model.contributions(inputs, frame.loc[rows])
+        explained = prepared[task].take(rows)
+        inputs = explained.inputs
+        contributions = model.contributions(inputs, explained)
         direction = _reason_direction(out.loc[rows, f"{task}_tier"], contributions)
         as_of = frame.loc[rows, "as_of_date"]
         reasons = top_reasons(contributions, inputs, model.features, direction, as_of=as_of)
