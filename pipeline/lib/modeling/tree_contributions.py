@@ -83,6 +83,9 @@ class _Column:
 
 def _compact(codes: np.ndarray, size: int) -> tuple[np.ndarray, int]:
     """Codes renumbered 0..n-1 over those present, and n."""
+    if size > 16 * len(codes):  # a table of every code would cost more than sorting the rows
+        distinct, renumbered = np.unique(codes, return_inverse=True)
+        return renumbered.reshape(-1), len(distinct)
     present = np.bincount(codes, minlength=size) > 0
     return (np.cumsum(present) - 1)[codes], int(present.sum())
 
