@@ -35,6 +35,10 @@ def _rewrite(column: str) -> str:
     text = f"replace({text}, '@', '+c' || r || '@')"
     text = f"regexp_replace({text}, '{SHOPIFY_ID}', '\\1\\2' || r || '\\3\\4', 'g')"
     text = f"regexp_replace({text}, '(^|\")01J', '\\101J' || r, 'g')"  # Klaviyo profile ids
+    # Mailchimp member ids are the MD5 of the original address: unchanged, they would link
+    # every copy of a person into one customer through the identity graph.
+    md5 = "(^|[^0-9a-f])([0-9a-f]{32})([^0-9a-f]|$)"
+    text = f"regexp_replace({text}, '{md5}', '\\1\\2c' || r || '\\3', 'g')"
     return f"regexp_replace({text}, '\\+1(555)', '+1' || r || '\\1', 'g')"  # phones
 
 

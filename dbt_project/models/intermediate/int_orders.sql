@@ -25,7 +25,9 @@ klaviyo_placed_orders as (
     from {{ ref('stg_klaviyo__events') }}
     where
         event_type = 'placed_order'
-        and not exists (select 1 from shopify_orders)
+        -- Asked of the staging model, not the `shopify_orders` CTE: DuckDB can hang for ever
+        -- when one CTE feeds both arms of a union and an EXISTS in one of them.
+        and not exists (select 1 from {{ ref('stg_shopify__orders') }})
     qualify row_number() over (
         partition by coalesce(order_id, event_id) order by occurred_at, event_id
     ) = 1
