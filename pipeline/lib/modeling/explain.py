@@ -6,10 +6,9 @@ high score is explained by what lifts it, a low one by what holds it down (a 1% 
 reads "last order 400 days ago", not the email click that nudged it up a little). A classifier
 boosted from BG/NBD's log-odds adds BTYD's part of the score to its expected-orders feature
 (`TrainedModel.contributions`), so "about 0.1 orders expected in 90 days" can be a reason
-beside the trees' corrections. Each reason is phrased
-from the customer's own value of the feature, e.g. "no order in 2.3× their usual gap"; phrasing
-is vectorised (one phrase per distinct shown value), so a million customers are explained in
-seconds.
+beside the trees' corrections. Each reason is phrased from the customer's own value of the
+feature, e.g. "no order in 2.3× their usual gap"; phrasing is vectorised (one phrase per
+distinct shown value), so a million customers are explained in seconds.
 A count of days since something is phrased as the date it happened ("last order on
 2026-02-27", given the as-of date): that text stays true, and stays the same, day after day,
 where "282 days ago" would change every profile that carries it every day.

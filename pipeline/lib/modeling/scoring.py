@@ -153,7 +153,7 @@ def score(
         inputs = explained.inputs
         contributions = model.contributions(inputs, explained)
         direction = _reason_direction(out.loc[rows, f"{task}_tier"], contributions)
-        as_of = frame.loc[rows, "as_of_date"]
+        as_of = explained.frame["as_of_date"]
         reasons = top_reasons(contributions, inputs, model.features, direction, as_of=as_of)
         out.loc[rows, f"{task}_reasons"] = pd.Series(reasons, index=inputs.index, dtype=object)
     category_model = models.get("category")

@@ -5,7 +5,7 @@ A tree's contributions to a row depend on the row only through the side it takes
 the tree's splits: TreeSHAP follows the row's side wherever a split's feature is in the
 coalition and both sides, by cover, elsewhere. Rows that take the same side at every split of
 a tree get the same contributions from it, and a shallow tree's dozen splits sort a shop's
-customers into at most a few thousand such patterns whatever the shop's size. So LightGBM
+customers into few such patterns (about 500 per tree for 200,000 varied customers). So LightGBM
 explains one row per pattern with that tree alone (`start_iteration`), and every row of the
 pattern gets its numbers: the same as `pred_contrib` over all rows, for the price of a pass
 over each tree's split features.
@@ -13,6 +13,7 @@ over each tree's split features.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import lightgbm as lgb
@@ -81,6 +82,14 @@ class _Column:
         return lookup[self.classes], len(own) + 3
 
 
+def _by_feature(splits: Iterable[_Split]) -> dict[int, list[_Split]]:
+    """`splits` grouped by the feature they split on."""
+    grouped: dict[int, list[_Split]] = {}
+    for split in splits:
+        grouped.setdefault(split.feature, []).append(split)
+    return grouped
+
+
 def _compact(codes: np.ndarray, size: int) -> tuple[np.ndarray, int]:
     """Codes renumbered 0..n-1 over those present, and n."""
     if size > 16 * len(codes):  # a table of every code would cost more than sorting the rows
@@ -94,10 +103,7 @@ def _tree_patterns(columns: dict[int, _Column], splits: list[_Split], rows: int)
     """One pattern number per row for a tree (0..n-1, rows of a number take the same side at
     every split) and n."""
     codes, size = np.zeros(rows, dtype=np.int64), 1
-    by_feature: dict[int, list[_Split]] = {}
-    for split in splits:
-        by_feature.setdefault(split.feature, []).append(split)
-    for feature, its_splits in by_feature.items():
+    for feature, its_splits in _by_feature(splits).items():
         classes, count = columns[feature].in_tree(its_splits)
         if size * count > _MAX_CODES:
             codes, size = _compact(codes, size)
@@ -118,10 +124,8 @@ def pattern_contributions(booster: lgb.Booster, inputs: pd.DataFrame) -> np.ndar
         return booster.predict(inputs, pred_contrib=True)
     rows, bias = len(inputs), inputs.shape[1]
     trees = [_splits(tree) for tree in model["tree_info"]]
-    by_feature: dict[int, list[_Split]] = {}
-    for split in (split for splits in trees for split in splits):
-        by_feature.setdefault(split.feature, []).append(split)
-    columns = {f: _Column(inputs.iloc[:, f], splits) for f, splits in by_feature.items()}
+    every_split = _by_feature(split for splits in trees for split in splits)
+    columns = {f: _Column(inputs.iloc[:, f], splits) for f, splits in every_split.items()}
     # Feature-major, so that each tree adds to whole contiguous rows of it.
     out = np.zeros((bias + 1, rows))
     for index, splits in enumerate(trees):
