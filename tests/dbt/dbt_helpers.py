@@ -14,6 +14,9 @@ from pipeline.lib.warm_dbt.client import dbt_executable
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 # Warnings a build may give: segment size warnings, since a small store has small segments.
 ALLOWED_WARNINGS = ("test.foresight.segments_meet_min_size_",)
+# Unit tests check model logic on fixtures, whatever the warehouse holds: the first build runs
+# them (as `make test` does once), later builds in the same session need not.
+NO_UNIT_TESTS = ("--exclude", "resource_type:unit_test")
 
 
 def dbt_cli(

@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 
 from pipeline.lib.ingest.warehouse import connect
-from tests.dbt.dbt_helpers import dbt, dbt_build, unexpected_statuses
+from tests.dbt.dbt_helpers import NO_UNIT_TESTS, dbt, dbt_build, unexpected_statuses
 
 pytestmark = pytest.mark.integration
 
@@ -78,12 +78,12 @@ def built(tmp_path_factory, raw_warehouse):
     with connect(warehouse) as con:
         con.execute(FABRICATED_SCORES)
     earlier = dbt_build(warehouse, root / "earlier", *SEGMENTS, "--vars", f"as_of_date: {EARLIER}")
-    latest = dbt_build(warehouse, root / "latest", *SEGMENTS)
+    latest = dbt_build(warehouse, root / "latest", *SEGMENTS, *NO_UNIT_TESTS)
     history = _rows(warehouse, "select * from marts.segment_history order by all")
     segments = _rows(warehouse, "select * from marts.customer_segments order by all")
     # Rebuilt as the daily run's step after scoring rebuilds them: the segments on, the same
     # upstream.
-    rebuilt = dbt_build(warehouse, root / "rebuilt", *SEGMENTS_ON)
+    rebuilt = dbt_build(warehouse, root / "rebuilt", *SEGMENTS_ON, *NO_UNIT_TESTS)
     return {
         "warehouse": warehouse,
         "builds": [earlier, latest, rebuilt],

@@ -18,9 +18,8 @@ CORE, FEATURES = "core_models", "customer_features"
 
 
 def build(warehouse, work, selector: str) -> None:
-    results = dbt_build(
-        warehouse, work, "--selector", selector, "--exclude", "resource_type:unit_test"
-    )
+    # The product's selectors, which leave out the unit tests as its runs do.
+    results = dbt_build(warehouse, work, "--selector", selector)
     assert unexpected_statuses(results) == []
 
 
