@@ -151,30 +151,48 @@ abandoned_checkouts as (
 
 -- Items bought per category, and products viewed or added to a cart per category, as of
 -- each date (see `category_counts_as_of`).
-category_totals as (
+{{ category_counts_as_of(
+    'category_totals', 'int_customer_category_days', 'cumulative_quantity', 'quantity',
+    'category_quantities'
+) }},
 
-    {{ category_counts_as_of(
-        'int_customer_category_days', 'cumulative_quantity', 'quantity', 'category_quantities'
-    ) }}
+{{ category_counts_as_of(
+    'browsed_category_totals', 'int_customer_browsed_category_days', 'cumulative_browsed',
+    'browsed', 'browsed_categories'
+) }},
 
-),
-
-browsed_category_totals as (
-
-    {{ category_counts_as_of(
-        'int_customer_browsed_category_days', 'cumulative_browsed', 'browsed',
-        'browsed_categories'
-    ) }}
-
-),
-
-{%- set order_windows = {'now': 'as_of_date', '30': 'as_of_minus_30', '90': 'as_of_minus_90',
-                         '365': 'as_of_minus_365'} %}
-{%- set email_windows = {'now': 'as_of_date', '30': 'as_of_minus_30', '90': 'as_of_minus_90'} %}
-{%- set site_windows = {'now': 'as_of_date', '7': 'as_of_minus_7', '30': 'as_of_minus_30'} %}
+{%- set lookups = [
+    ('orders', 'int_customer_order_days',
+     {'now': 'as_of_date', '30': 'as_of_minus_30', '90': 'as_of_minus_90',
+      '365': 'as_of_minus_365'}),
+    ('emails', 'int_customer_email_days',
+     {'now': 'as_of_date', '30': 'as_of_minus_30', '90': 'as_of_minus_90'}),
+    ('site', 'int_customer_site_days',
+     {'now': 'as_of_date', '7': 'as_of_minus_7', '30': 'as_of_minus_30'}),
+] %}
 
 -- Running totals as of each window's start (ASOF: the customer's last activity day before
--- it); a window's count is the difference between two of them.
+-- it); a window's count is the difference between two of them. Each lookup ASOF-joins the bare
+-- spine and is joined back by key: chained onto one row, every ASOF join would sort again all
+-- the columns looked up before it, for every as-of date (most of a full build's time). A
+-- customer without activity before the start has no row there, so their totals stay null.
+{% for family, model, windows in lookups -%}
+    {% for name, start in windows.items() -%}
+        {{ family }}_{{ name }} as (
+
+            select
+                history.*,
+                spine.as_of_date
+            from spine
+            asof inner join {{ ref(model) }} as history
+                on
+                    spine.customer_id = history.customer_id
+                    and {{ before_as_of('history.activity_date', 'spine.' ~ start) }}
+
+        ),
+
+    {% endfor -%}
+{% endfor -%}
 looked_up as (
 
     select
@@ -211,7 +229,7 @@ looked_up as (
             as days_since_last_open,
         date_diff('second', emails_now.last_clicked_at, spine.as_of_date) / 86400.0
             as days_since_last_click,
-        emails_now.cumulative_opened_by_hour as opened_by_hour,
+        emails_now.preferred_open_hour,
         coalesce(emails_now.cumulative_received, 0) as emails_received_lifetime,
         coalesce(emails_now.cumulative_unsubscribed, 0) as unsubscribes_lifetime,
         {% for window in ['7', '30'] -%}
@@ -221,15 +239,12 @@ looked_up as (
         coalesce(abandoned_checkouts.abandoned_7d, 0) as abandoned_checkouts_7d,
         coalesce(abandoned_checkouts.abandoned_30d, 0) as abandoned_checkouts_30d
     from spine
-    {% for family, windows, model in [
-        ('orders', order_windows, 'int_customer_order_days'),
-        ('emails', email_windows, 'int_customer_email_days'),
-        ('site', site_windows, 'int_customer_site_days')] -%}
-        {% for name, start in windows.items() -%}
-            asof left join {{ ref(model) }} as {{ family }}_{{ name }}
+    {% for family, model, windows in lookups -%}
+        {% for name in windows -%}
+            left join {{ family }}_{{ name }}
                 on
                     spine.customer_id = {{ family }}_{{ name }}.customer_id
-                    and {{ before_as_of(family ~ '_' ~ name ~ '.activity_date', 'spine.' ~ start) }}
+                    and spine.as_of_date = {{ family }}_{{ name }}.as_of_date
         {% endfor -%}
     {% endfor -%}
     left join first_orders on spine.customer_id = first_orders.customer_id
@@ -303,10 +318,7 @@ final as (
         cast(abandoned_checkouts_7d as integer) as abandoned_checkouts_7d,
         cast(abandoned_checkouts_30d as integer) as abandoned_checkouts_30d,
         -- hour of day (UTC) with most opens; the earliest such hour on a tie
-        case
-            when list_max(opened_by_hour) > 0
-                then cast(list_position(opened_by_hour, list_max(opened_by_hour)) - 1 as integer)
-        end as preferred_open_hour,
+        preferred_open_hour,
         -- Consent as evidenced before the date: an unsubscribe or spam complaint, else having
         -- been sent marketing email. The profile's current consent is not used: it may have
         -- changed since.
