@@ -8,39 +8,11 @@
 
 with
 
-orders as (
-
-    select * from {{ ref('int_orders') }}
-
-),
-
-events as (
-
-    select * from {{ ref('stg_klaviyo__events') }}
-
-),
-
-mailchimp_activity as (
-
-    select * from {{ ref('stg_mailchimp__email_activity') }}
-
-),
-
-latest as (
-
-    select max(ordered_at) as seen_at from orders
-    union all
-    select max(occurred_at) as seen_at from events
-    union all
-    select max(occurred_at) as seen_at from mailchimp_activity
-
-),
-
--- exactly one row: an aggregate without group by
+-- exactly one row (see `int_latest_seen_at`)
 first_unseen as (
 
-    select cast(max(seen_at) as date) + 1 as first_unseen_date
-    from latest
+    select cast(seen_at as date) + 1 as first_unseen_date
+    from {{ ref('int_latest_seen_at') }}
 
 ),
 
