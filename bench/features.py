@@ -4,8 +4,9 @@ The sandbox's Klaviyo emulator pages events at the platform's rate limits (hours
 years of a 100k-customer shop), so this bench scales an ingested 10k-customer warehouse out
 instead: each of `replicas` copies every raw row with its platform ids, emails and phones made
 unique to the copy, so identity resolution, orders and events behave per copy exactly as in the
-original shop. Then a full `dbt run` (models only) is timed per model from dbt's run results,
-and so is the daily incremental run of `customer_features` for one as-of date.
+original shop. Then a full `dbt run` (models only; `customer_features` in batches of as-of dates
+as the feature step builds a whole history) is timed per model from dbt's run results, and so
+is the daily incremental run of `customer_features` for one as-of date.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.lib.as_of_batches import feature_rows_by_date, max_batch_rows, split_window
 from pipeline.lib.settings import PROJECT_ROOT
+from pipeline.lib.warm_dbt.client import dbt_executable
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 # Tables shared by every copy (the catalogue and Klaviyo's metric and list definitions).
@@ -80,10 +83,11 @@ def scale_out(source: Path, target: Path, replicas: int) -> dict[str, int]:
 def dbt_timings(
     warehouse: Path, work: Path, *args: str, env: dict[str, str] | None = None
 ) -> dict[str, float]:
-    """Seconds per model of one dbt invocation on `warehouse` (`env`: extra environment)."""
+    """Seconds per model of one dbt invocation on `warehouse` (`env`: extra environment), run
+    as the pipeline runs dbt (warm: see `pipeline.lib.warm_dbt`)."""
     env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DO_NOT_TRACK": "1", **(env or {})}
     command = [
-        str(Path(sys.executable).parent / "dbt"), *args,
+        dbt_executable(), *args,
         "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
         "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
     ]  # fmt: skip
@@ -105,7 +109,9 @@ def measure_features(source: Path, data_dir: Path, replicas: int) -> None:
     for table in ("raw_shopify.customers", "raw_shopify.orders", "raw_klaviyo.events"):
         print(f"  {table:<28} {counts[table]:>10} rows")
     began = time.perf_counter()
-    full = dbt_timings(warehouse, data_dir / "dbt-full", "run")
+    full = dbt_timings(warehouse, data_dir / "dbt-full", "run", "--selector", "core_models")
+    features = build_features_in_batches(warehouse, data_dir / "dbt-features")
+    full |= dbt_timings(warehouse, data_dir / "dbt-full", "run", "--selector", "feature_readers")
     total = time.perf_counter() - began
     with duckdb.connect(str(warehouse), read_only=True) as con:
         customers, rows, dates, last = con.execute(
@@ -114,10 +120,33 @@ def measure_features(source: Path, data_dir: Path, replicas: int) -> None:
         ).fetchall()[0]
     print(f"  customers {customers}, feature rows {rows} over {dates} as-of dates")
     print(f"  full dbt run {total:.0f}s; slowest models:")
+    full["customer_features"] = sum(features.values())
     for model, seconds in sorted(full.items(), key=lambda item: -item[1])[:6]:
         print(f"    {model:<36} {seconds:>7.1f}s")
     day = {"FORESIGHT_AS_OF_FROM": str(last), "FORESIGHT_AS_OF_TO": str(last)}
     daily = dbt_timings(
         warehouse, data_dir / "dbt-daily", "run", "--select", "customer_features", env=day
     )
+    print(f"  customer_features in {len(features)} batches of dates:")
+    for (first, last), seconds in features.items():
+        print(f"    {first or 'first day'} to {last}  {seconds:>7.1f}s")
     print(f"  daily customer_features run (one as-of date) {daily['customer_features']:.1f}s")
+
+
+def build_features_in_batches(warehouse: Path, work: Path) -> dict[tuple, float]:
+    """Every as-of date of `customer_features` the way the feature step builds a full history:
+    in batches of dates (`pipeline.lib.as_of_batches`); wall seconds per batch."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (last,) = con.execute(
+            "select max(as_of_date) from intermediate.int_feature_as_of_dates"
+        ).fetchone()
+        rows_by_date = feature_rows_by_date(con, None, last)
+    seconds = {}
+    for first, end in split_window((None, last), rows_by_date, max_batch_rows()):
+        window = {"FORESIGHT_AS_OF_TO": str(end)} | (
+            {"FORESIGHT_AS_OF_FROM": str(first)} if first else {}
+        )
+        began = time.perf_counter()
+        dbt_timings(warehouse, work, "run", "--select", "customer_features", env=window)
+        seconds[(first, end)] = time.perf_counter() - began
+    return seconds

@@ -18,6 +18,7 @@ from pipeline.defs.transform.dbt import (
     dbt_resource,
     warehouse_target_path,
 )
+from pipeline.lib.as_of_batches import MAX_ROWS_ENV
 from pipeline.lib.ingest.warehouse import connect
 from tests.dbt.dbt_helpers import dbt
 from tests.defs.ingest_helpers import HISTORY, resources
@@ -113,7 +114,7 @@ def test_a_partition_maps_to_the_as_of_date_after_its_day():
     assert first == {"FORESIGHT_AS_OF_TO": "2024-01-02"}  # and every as-of date before it
 
 
-def test_backfill_after_a_data_fix_equals_a_fresh_build(built):
+def test_backfill_after_a_data_fix_equals_a_fresh_build(built, monkeypatch):
     root, warehouse, _ = built
     fixed = root / "fixed.duckdb"
     shutil.copy(warehouse, fixed)
@@ -128,6 +129,15 @@ def test_backfill_after_a_data_fix_equals_a_fresh_build(built):
     assert changed == 1
     fresh = root / "fresh.duckdb"
     shutil.copy(fixed, fresh)
+    # The backfill builds its features in batches of dates (a large shop's full rebuild would
+    # not fit in memory at once), the fresh build in one pass: the same table either way.
+    with connect(fixed, read_only=True) as con:
+        (rows,) = con.execute(
+            "select sum(customers_known) from intermediate.int_feature_as_of_dates"
+            " where as_of_date > ?",
+            [FIXED_FROM],
+        ).fetchone()
+    monkeypatch.setenv(MAX_ROWS_ENV, str(rows // 3))
     with product_storage_instance() as instance:
         backfill = dg.materialize(
             dbt_model_assets,
@@ -137,6 +147,9 @@ def test_backfill_after_a_data_fix_equals_a_fresh_build(built):
             instance=instance,
         )
     assert backfill.success
+    log = (warehouse_target_path(fixed) / "dbt.log").read_text()
+    # core, at least three feature batches, feature readers, score readers
+    assert log.count("Running with dbt=") >= 6
     # Models only: the backfill ran the data tests, and the marts are what is compared.
     dbt(fresh, root / "fresh", "run", "--full-refresh")
     after_backfill, after_fresh = _marts(fixed), _marts(fresh)

@@ -146,14 +146,21 @@ def test_a_socket_folder_others_may_enter_is_refused_and_dbt_runs_plain(tmp_path
     assert list(shared.iterdir()) == []
 
 
-def test_a_call_the_server_closes_before_starting_dbt_is_made_again(tmp_path, monkeypatch):
-    # A server going idle as a call arrives closes it unanswered: nothing ran, so the caller
-    # calls again, and a new server runs it.
+def _stand_in_server(tmp_path: Path, monkeypatch) -> tuple[Path, socket.socket]:
+    """A socket listening where `foresight-dbt` looks for its server (under `tmp_path`; the
+    callers get TMPDIR set to it)."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     path = socket_path()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(path))
     listener.listen(1)
+    return path, listener
+
+
+def test_a_call_the_server_closes_before_starting_dbt_is_made_again(tmp_path, monkeypatch):
+    # A server going idle as a call arrives closes it unanswered: nothing ran, so the caller
+    # calls again, and a new server runs it.
+    path, listener = _stand_in_server(tmp_path, monkeypatch)
     calls = []
 
     def close_the_first_call():
@@ -178,3 +185,33 @@ def test_a_call_the_server_closes_before_starting_dbt_is_made_again(tmp_path, mo
         assert "running dbt directly" not in done.stderr, "the second call ran warm"
     finally:
         subprocess.run(["pkill", "-f", str(path)], check=False)
+
+
+def test_the_caller_returns_only_once_the_dbt_child_has_ended(tmp_path, monkeypatch):
+    # The child reports its status and then ends; a large run's process takes a moment to end
+    # and holds the warehouse's lock until it has (seen at 100k customers): the caller's next
+    # program (a Dagster step reading row counts, the next dbt call) must find the file free,
+    # as after a plain `dbt`. A server stand-in reports for a "child" that ends 2 s later.
+    _, listener = _stand_in_server(tmp_path, monkeypatch)
+    ending = subprocess.Popen(["sleep", "2"])
+
+    def report_and_end_later():
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(f"pid {ending.pid}\nexit 0 1000\n".encode())
+        ending.wait()  # reaped as the server's kernel-reaped children are
+        conn.close()
+
+    server = threading.Thread(target=report_and_end_later)
+    server.start()
+    try:
+        done = subprocess.run(
+            [WARM, "run"], env={**os.environ, "TMPDIR": str(tmp_path)},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert ending.poll() is not None, "the caller returned while the child was running"
+    finally:
+        ending.kill()
+        server.join(timeout=10)
+        listener.close()

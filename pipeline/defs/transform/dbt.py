@@ -15,7 +15,7 @@ import importlib.metadata
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from hashlib import sha1
 from pathlib import Path
@@ -37,6 +37,7 @@ from pipeline.defs.resources import (
     ShopifyResource,
     WarehouseResource,
 )
+from pipeline.lib.as_of_batches import feature_rows_by_date, max_batch_rows, split_window
 from pipeline.lib.ingest.relation_stats import relation_stats
 from pipeline.lib.platforms import require_order_source
 from pipeline.lib.settings import PROJECT_ROOT
@@ -95,12 +96,28 @@ def as_of_window_env(start: datetime, end: datetime, history_start: datetime) ->
     return window
 
 
-def _build(
+def feature_batches(warehouse: WarehouseResource, as_of_window: dict[str, str]) -> list[dict]:
+    """The as-of window as the windows of its batches (one, unless it holds more feature rows
+    than a batch may: see `pipeline.lib.as_of_batches`)."""
+    first = as_of_window.get("FORESIGHT_AS_OF_FROM")
+    window = (date.fromisoformat(first) if first else None,
+              date.fromisoformat(as_of_window["FORESIGHT_AS_OF_TO"]))  # fmt: skip
+    with warehouse.connect(read_only=True) as con:
+        rows_by_date = feature_rows_by_date(con, *window)
+    return [
+        {"FORESIGHT_AS_OF_TO": end.isoformat()}
+        | ({"FORESIGHT_AS_OF_FROM": start.isoformat()} if start else {})
+        for start, end in split_window(window, rows_by_date, max_batch_rows())
+    ]
+
+
+def _dbt_cli(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
-    as_of_window: dict[str, str] | None = None,
-) -> Iterator:
+    command: str,
+    as_of_window: dict[str, str] | None,
+):
     # profiles.yml reads the warehouse from WAREHOUSE_PATH: make the dbt subprocess open exactly
     # the file this run's warehouse resource names.
     os.environ["WAREHOUSE_PATH"] = str(Path(warehouse.path).resolve())
@@ -113,11 +130,20 @@ def _build(
     os.environ.update(as_of_window or {})
     # No manifest.json or run_results.json: the step reads dbt's event stream, and writing the
     # whole manifest again costs about a second per step.
-    invocation = dbt.cli(
-        ["build", "--no-write-json"],
+    return dbt.cli(
+        [command, "--no-write-json"],
         context=context,
         target_path=warehouse_target_path(warehouse.path),
     )
+
+
+def _build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    as_of_window: dict[str, str] | None = None,
+) -> Iterator:
+    invocation = _dbt_cli(context, dbt, warehouse, "build", as_of_window)
     # dbt holds the warehouse's write lock until it exits, so the models' outputs wait for it and
     # get the UI's row counts and column types after, in one query each; test results are
     # recorded as they come, while dbt goes on. (dagster-dbt's own fetchers poll their futures
@@ -232,10 +258,24 @@ def foresight_dbt_models(
 def foresight_dbt_features(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
-    """Point-in-time features for the as-of dates of the run's partitions (one pass per range)."""
+    """Point-in-time features for the as-of dates of the run's partitions: one pass per range,
+    in batches of dates when the range holds more rows than fit in memory at once."""
     window = context.partition_time_window
-    as_of_window = as_of_window_env(window.start, window.end, daily_partitions.start)
-    yield from _build(context, dbt, warehouse, as_of_window)
+    batches = feature_batches(
+        warehouse, as_of_window_env(window.start, window.end, daily_partitions.start)
+    )
+    for number, batch in enumerate(batches, start=1):
+        if len(batches) > 1:
+            context.log.info(
+                f"Features as of {batch.get('FORESIGHT_AS_OF_FROM', 'the first day')} to"
+                f" {batch['FORESIGHT_AS_OF_TO']}: batch {number} of {len(batches)}"
+            )
+        # Every batch but the last builds its dates only; the last one's `build` reports the
+        # model and runs its data tests over the whole table.
+        if number < len(batches):
+            _dbt_cli(context, dbt, warehouse, "run", batch).wait()
+        else:
+            yield from _build(context, dbt, warehouse, batch)
 
 
 @dbt_assets(name="dbt_feature_readers", selector="feature_readers", **_COMMON)

@@ -130,11 +130,26 @@ def _await_exit(conn: socket.socket) -> int | None:
                     os.kill(child, signum)
             elif word == "exit":
                 _log_peak(int(values[1]))
+                _wait_until_gone(child)
                 return int(values[0])
     if child is None and not pending:
         return None
     print("foresight-dbt: dbt ended without an exit status (killed)", file=sys.stderr)
     return 1
+
+
+def _wait_until_gone(pid: int | None, timeout: float = 120) -> None:
+    """The child reports its status before its process ends, and DuckDB writes the warehouse's
+    last changes and releases the file's lock only as the process ends (seconds for a large
+    table): the caller's next program must find the file free, as after a plain `dbt`. (The
+    server's children are reaped by the kernel, so a finished child's pid is gone at once.)"""
+    deadline = time.monotonic() + timeout
+    while pid is not None and time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
 
 
 def _log_peak(peak_kib: int) -> None:

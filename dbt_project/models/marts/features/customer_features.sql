@@ -27,7 +27,6 @@
 ) }}
 {%- set as_of_from = env_var('FORESIGHT_AS_OF_FROM', '') or none -%}
 {%- set as_of_to = env_var('FORESIGHT_AS_OF_TO', '') or none -%}
-{%- set extra_dates = var('feature_extra_as_of_dates') -%}
 
 with
 
@@ -79,12 +78,7 @@ as_of_dates as (
                 as as_of_date
         from as_of_window
     ) as candidate_dates
-    where
-        candidate_dates.as_of_date > candidate_dates.data_as_of - {{ var('feature_daily_days') }}
-        or isodow(candidate_dates.as_of_date) = {{ var('feature_snapshot_isodow') }}
-        or candidate_dates.as_of_date in (
-            {%- for extra in extra_dates %}cast('{{ extra }}' as date), {% endfor %}null
-        )
+    where {{ feature_as_of_date_kept('candidate_dates.as_of_date', 'candidate_dates.data_as_of') }}
 
 ),
 
