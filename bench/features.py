@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.lib.as_of_batches import feature_rows_by_date, max_batch_rows, split_window
+from pipeline.lib.as_of_batches import batch_windows
 from pipeline.lib.settings import PROJECT_ROOT
 from pipeline.lib.warm_dbt.client import dbt_executable
 
@@ -140,9 +140,9 @@ def build_features_in_batches(warehouse: Path, work: Path) -> dict[tuple, float]
         (last,) = con.execute(
             "select max(as_of_date) from intermediate.int_feature_as_of_dates"
         ).fetchone()
-        rows_by_date = feature_rows_by_date(con, None, last)
+        batches = batch_windows(con, (None, last))
     seconds = {}
-    for first, end in split_window((None, last), rows_by_date, max_batch_rows()):
+    for first, end in batches:
         window = {"FORESIGHT_AS_OF_TO": str(end)} | (
             {"FORESIGHT_AS_OF_FROM": str(first)} if first else {}
         )

@@ -74,3 +74,8 @@ def split_window(
     starts = [first, *cuts]
     ends = [*(cut - timedelta(days=1) for cut in cuts), last]
     return list(zip(starts, ends, strict=True))
+
+
+def batch_windows(con: duckdb.DuckDBPyConnection, window: Window) -> list[Window]:
+    """The window's batches as the warehouse's plan and the configured batch size give them."""
+    return split_window(window, feature_rows_by_date(con, *window), max_batch_rows())

@@ -11,6 +11,7 @@ import pytest
 from pipeline.lib.as_of_batches import (
     DEFAULT_MAX_ROWS,
     MAX_ROWS_ENV,
+    batch_windows,
     feature_rows_by_date,
     max_batch_rows,
     split_window,
@@ -81,3 +82,20 @@ def test_batch_size_comes_from_the_environment(monkeypatch):
         monkeypatch.setenv(MAX_ROWS_ENV, bad)
         with pytest.raises(ValueError, match=MAX_ROWS_ENV):
             max_batch_rows()
+
+
+def test_batch_windows_split_the_warehouses_plan_by_the_configured_size(monkeypatch):
+    con = duckdb.connect()
+    con.execute("create schema intermediate")
+    con.execute(
+        "create table intermediate.int_feature_as_of_dates as"
+        " select unnest(?) as as_of_date, unnest(?) as customers_known",
+        [MONDAYS, [10, 20, 30, 40, 50, 60]],
+    )
+    monkeypatch.setenv(MAX_ROWS_ENV, "60")
+    assert batch_windows(con, (None, MONDAYS[-1])) == [
+        (None, MONDAYS[3] - timedelta(days=1)),  # 10 + 20 + 30
+        (MONDAYS[3], MONDAYS[4] - timedelta(days=1)),  # 40
+        (MONDAYS[4], MONDAYS[5] - timedelta(days=1)),  # 50
+        (MONDAYS[5], MONDAYS[5]),  # 60
+    ]

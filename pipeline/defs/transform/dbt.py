@@ -24,6 +24,7 @@ import dagster as dg
 from dagster_dbt import (
     DagsterDbtCliRuntimeError,
     DagsterDbtTranslator,
+    DbtCliInvocation,
     DbtCliResource,
     DbtProject,
     dbt_assets,
@@ -37,7 +38,7 @@ from pipeline.defs.resources import (
     ShopifyResource,
     WarehouseResource,
 )
-from pipeline.lib.as_of_batches import feature_rows_by_date, max_batch_rows, split_window
+from pipeline.lib.as_of_batches import batch_windows
 from pipeline.lib.ingest.relation_stats import relation_stats
 from pipeline.lib.platforms import require_order_source
 from pipeline.lib.settings import PROJECT_ROOT
@@ -103,11 +104,11 @@ def feature_batches(warehouse: WarehouseResource, as_of_window: dict[str, str]) 
     window = (date.fromisoformat(first) if first else None,
               date.fromisoformat(as_of_window["FORESIGHT_AS_OF_TO"]))  # fmt: skip
     with warehouse.connect(read_only=True) as con:
-        rows_by_date = feature_rows_by_date(con, *window)
+        batches = batch_windows(con, window)
     return [
         {"FORESIGHT_AS_OF_TO": end.isoformat()}
         | ({"FORESIGHT_AS_OF_FROM": start.isoformat()} if start else {})
-        for start, end in split_window(window, rows_by_date, max_batch_rows())
+        for start, end in batches
     ]
 
 
@@ -117,7 +118,7 @@ def _dbt_cli(
     warehouse: WarehouseResource,
     command: str,
     as_of_window: dict[str, str] | None,
-):
+) -> DbtCliInvocation:
     # profiles.yml reads the warehouse from WAREHOUSE_PATH: make the dbt subprocess open exactly
     # the file this run's warehouse resource names.
     os.environ["WAREHOUSE_PATH"] = str(Path(warehouse.path).resolve())
